@@ -1,0 +1,89 @@
+# vmm: a small KVM virtual machine monitor for x86-64.
+# make           build build/vmm and the guest-firmware payloads
+# make check     unit tests (ASan/UBSan) and integration tests on /dev/kvm
+# make guest     the guest Linux kernel and initramfs (build/guest/)
+# make e2e       Linux boot tests (slow: they boot the guest kernel)
+# make bench     benchmarks against a raw KVM_RUN loop and QEMU
+# make fuzz      the virtio-blk fuzzer for a bounded time
+# Missing Debian packages are installed (apt-get) when a target needs them.
+
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror
+BASE_CFLAGS := -std=gnu11 $(WARN) -Ivmm -Idevices -MMD -MP -pthread
+LDLIBS := -laio -lfdt -lpthread
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+SRCS := $(wildcard vmm/*.c devices/*.c)
+OBJS := $(patsubst %.c,build/obj/%.o,$(SRCS))
+LIB_OBJS := $(filter-out build/obj/vmm/main.o,$(OBJS))
+SAN_OBJS := $(patsubst build/obj/%,build/san/%,$(LIB_OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_TESTS := $(patsubst tests/unit/%.c,build/tests/%,$(UNIT_SRCS))
+HOST_TOOLS := $(patsubst tests/tools/%.c,build/tests/%,$(wildcard tests/tools/*.c))
+
+DEPS_STAMP = build/.deps-$(1)
+deps = $(call DEPS_STAMP,$(1))
+
+.PHONY: all check unit integration e2e guest bench fuzz format format-check clean
+all: build/vmm firmware
+
+build/.deps-%:
+	@mkdir -p build
+	@scripts/deps.sh $*
+	@touch $@
+
+build/obj/%.o: %.c | $(call deps,build)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c | $(call deps,build)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -c -o $@ $<
+
+build/vmm: $(OBJS)
+	$(CC) $(CFLAGS) -pthread -o $@ $^ $(LDLIBS)
+
+build/tests/test_%: tests/unit/test_%.c $(SAN_OBJS) | $(call deps,check)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -O1 -g $(SAN) -o $@ $< $(SAN_OBJS) -lcmocka $(LDLIBS)
+
+build/tests/%: tests/tools/%.c | $(call deps,build)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+include guest-firmware/Makefile.inc
+-include tests/fuzz/Makefile.inc
+firmware: $(FIRMWARE_ELFS)
+
+check: build/vmm firmware $(UNIT_TESTS) $(HOST_TOOLS) | $(call deps,check)
+	@tests/run.sh unit integration
+
+unit: $(UNIT_TESTS)
+	@tests/run.sh unit
+
+integration: build/vmm firmware $(HOST_TOOLS) | $(call deps,check)
+	@tests/run.sh integration
+
+guest: | $(call deps,guest)
+	@scripts/build-guest.sh
+
+e2e: build/vmm firmware guest | $(call deps,check)
+	@tests/run.sh e2e
+
+bench: build/vmm firmware $(HOST_TOOLS) | $(call deps,bench)
+	@scripts/bench.sh
+
+format:
+	clang-format -i $(SRCS) $(wildcard vmm/*.h devices/*.h tests/unit/*.c)
+
+format-check:
+	clang-format --dry-run --Werror $(SRCS) $(wildcard vmm/*.h devices/*.h)
+
+clean:
+	rm -rf build/obj build/san build/tests build/vmm build/guest-firmware
+
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)
