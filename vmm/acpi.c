@@ -310,7 +310,7 @@ static void build_dsdt_body(const struct vm *vm, struct aml *a)
 	aml_close(a, dev);
 
 	for (unsigned i = 0; i < vm->nr_virtio; i++) {
-		char name[5];
+		char name[12]; /* "V%03u" is 4 chars: nr_virtio <= 32 */
 
 		snprintf(name, sizeof(name), "V%03u", i);
 		dev = aml_device_begin(a, name);

@@ -93,8 +93,8 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 			    eh.e_phentsize, sizeof(Elf64_Phdr));
 	if (eh.e_phnum == 0 ||
 	    !in_file(len, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))
-		return fail(err, -EINVAL, "ELF program headers (e_phoff %lu, "
-			    "e_phnum %u) lie outside the %zu-byte file",
+		return fail(err, -EINVAL, "ELF image truncated: program headers "
+			    "(e_phoff %lu, e_phnum %u) lie outside the %zu-byte file",
 			    (unsigned long)eh.e_phoff, eh.e_phnum, len);
 
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
@@ -106,8 +106,8 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 		if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE)
 			continue;
 		if (!in_file(len, ph.p_offset, ph.p_filesz))
-			return fail(err, -EINVAL, "ELF segment %u (p_offset %#lx, "
-				    "p_filesz %#lx) is truncated: file is %zu bytes",
+			return fail(err, -EINVAL, "ELF image truncated: segment %u "
+				    "(p_offset %#lx, p_filesz %#lx) ends past the %zu-byte file",
 				    i, (unsigned long)ph.p_offset,
 				    (unsigned long)ph.p_filesz, len);
 		if (ph.p_type == PT_NOTE) {

@@ -12,11 +12,11 @@
 #include <time.h>
 #include <unistd.h>
 
-enum log_level log_level = LOG_WARN;
+enum log_level log_level = LOG_NOTICE;
 
 void vmm_log(enum log_level lvl, const char *fmt, ...)
 {
-	static const char *const prefix[] = {"error: ", "warning: ", "", ""};
+	static const char *const prefix[] = {"error: ", "warning: ", "", "", ""};
 	va_list ap;
 
 	if (lvl > log_level)

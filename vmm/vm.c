@@ -325,7 +325,7 @@ static void build_cmdline(struct vm *vm, const struct kernel_info *ki)
 		APPEND("%s", cfg->cmdline);
 #undef APPEND
 	if (strlen(vm->cmdline) + 1 > ki->cmdline_max)
-		die("kernel command line is %zu bytes; this kernel accepts at most "
+		die("kernel command line too long: %zu bytes; this kernel accepts at most "
 		    "%u", strlen(vm->cmdline), ki->cmdline_max - 1);
 }
 
@@ -499,7 +499,7 @@ int vm_run(struct vm *vm)
 	if (vm->exit_status == VM_EXIT_FATAL || vm->exit_status == VM_EXIT_ERROR)
 		pr_err("%s", vm->stop_reason);
 	else
-		pr_info("%s", vm->stop_reason);
+		pr_notice("%s", vm->stop_reason);
 	return vm->exit_status;
 }
 
