@@ -28,6 +28,7 @@ HOST_TOOLS := $(patsubst tests/tools/%.c,build/tests/%,$(wildcard tests/tools/*.
 DEPS_STAMP = build/.deps-$(1)
 deps = $(call DEPS_STAMP,$(1))
 
+.SECONDARY:
 .PHONY: all check unit integration e2e guest bench fuzz format format-check clean
 all: build/vmm firmware
 

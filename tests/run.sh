@@ -42,7 +42,7 @@ run_scripts() {
 		[ -f "$t" ] || continue
 		local name
 		name=$(basename "$t" .sh)
-		printf '...  %s\r' "$t"
+		[ -t 1 ] && printf '...  %s\r' "$t"
 		bash "$t" >"$log_dir/$name.log" 2>&1
 		rc=$?
 		case $rc in

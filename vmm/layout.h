@@ -13,7 +13,7 @@
  *   0x0009_fc00  reserved: ACPI tables up to 0xe0000 (plus RSDP at 0xe0000)
  *   0x0010_0000  kernel (1 MiB), then RAM
  *   ...          initrd: page-aligned at the top of low RAM
- *   0xc000_0000  MMIO gap: virtio-mmio windows, IOAPIC, LAPIC
+ *   0xc000_0000  MMIO gap: bench device (4 KiB), virtio-mmio windows, IOAPIC, LAPIC
  *   0x1_0000_0000 RAM above 3 GiB continues here
  */
 #ifndef VMM_LAYOUT_H
@@ -44,6 +44,8 @@
 
 #define MMIO_GAP_START 0xc0000000ULL
 #define MMIO_GAP_END 0x100000000ULL
+#define BENCH_MMIO_START 0xc0000000ULL /* bench device (devices/benchdev.h) */
+#define BENCH_MMIO_SIZE 0x1000ULL
 #define VIRTIO_MMIO_START 0xc0001000ULL /* one 4 KiB window per device */
 #define VIRTIO_MMIO_SIZE 0x1000ULL
 #define VIRTIO_MMIO_MAX_DEVICES 32
@@ -61,6 +63,7 @@
 #define PORT_COM1 0x3f8
 #define IRQ_COM1 4
 #define PORT_BENCH 0x510 /* bench payload's user-space test port */
+#define PORT_BENCH_LEN 8 /* 0x510 data/id, 0x514 ioeventfd notify */
 #define PORT_PVPANIC 0x505 /* ACPI QEMU0001 */
 
 #define GUEST_RAM_MIN (16ULL << 20)
