@@ -71,31 +71,64 @@ static int parse_onoff(const char *v, bool allow_auto, int *out)
 	return 0;
 }
 
+/*
+ * Split "a,b,c" in place into fields; unlike strtok, an empty field is an
+ * error ("a,,b", ",a", "a,"). Returns the number of fields or -1.
+ */
+static int split_fields(char *s, char **field, int max)
+{
+	int n = 0;
+
+	for (;;) {
+		char *comma = strchr(s, ',');
+
+		if (n == max)
+			return -1;
+		if (comma)
+			*comma = '\0';
+		if (!*s)
+			return -1;
+		field[n++] = s;
+		if (!comma)
+			return n;
+		s = comma + 1;
+	}
+}
+
 int cli_parse_disk(const char *arg, struct disk_config *dc, char *err,
 		   size_t errlen)
 {
 	/* PATH[,ro][,serial=S] */
-	char *save, *tok, *s;
+	char *field[4];
+	int n;
 
 	memset(dc, 0, sizeof(*dc));
 	if (strlen(arg) >= sizeof(dc->opt))
-		return err_at(err, errlen, "--disk '%s': too long", arg);
-	s = strcpy(dc->opt, arg);
-	tok = strtok_r(s, ",", &save);
-	if (!tok || s[0] == ',')
-		return err_at(err, errlen, "--disk '%s': no path", arg);
-	dc->path = tok;
-	while ((tok = strtok_r(NULL, ",", &save))) {
-		if (!strcmp(tok, "ro")) {
+		return err_at(err, errlen, "--disk: option too long (%zu bytes, "
+			      "at most %zu)", strlen(arg), sizeof(dc->opt) - 1);
+	n = split_fields(strcpy(dc->opt, arg), field, 4);
+	if (n < 0)
+		return err_at(err, errlen, "--disk '%s': expected PATH[,ro][,serial=S] "
+			      "with no empty fields", arg);
+	dc->path = field[0];
+	for (int i = 1; i < n; i++) {
+		const char *f = field[i];
+
+		if (!strcmp(f, "ro") && !dc->readonly) {
 			dc->readonly = true;
-		} else if (!strncmp(tok, "serial=", 7)) {
-			dc->serial = tok + 7;
+		} else if (!strncmp(f, "serial=", 7) && !dc->serial) {
+			dc->serial = f + 7;
 			if (!*dc->serial || strlen(dc->serial) > 20)
 				return err_at(err, errlen, "--disk '%s': serial must be "
 					      "1 to 20 characters", arg);
+			for (const char *c = dc->serial; *c; c++)
+				if (*c < 0x21 || *c > 0x7e)
+					return err_at(err, errlen, "--disk '%s': serial must "
+						      "be printable ASCII without spaces", arg);
 		} else {
-			return err_at(err, errlen, "--disk '%s': unknown option '%s' "
-				      "(expected ro or serial=S)", arg, tok);
+			return err_at(err, errlen, "--disk '%s': unexpected '%s' "
+				      "(expected ro or serial=S, each at most once)",
+				      arg, f);
 		}
 	}
 	return 0;
@@ -124,26 +157,35 @@ static int parse_mac(const char *s, uint8_t mac[6])
 int cli_parse_net(const char *arg, struct net_config *nc, char *err,
 		  size_t errlen)
 {
-	char *save, *tok, *s;
+	/* tap=NAME[,mac=MAC] */
+	char *field[3];
+	int n;
 
 	memset(nc, 0, sizeof(*nc));
 	if (strlen(arg) >= sizeof(nc->opt))
-		return err_at(err, errlen, "--net '%s': too long", arg);
-	s = strcpy(nc->opt, arg);
-	for (tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(tok, "tap=", 4)) {
-			nc->tap = tok + 4;
+		return err_at(err, errlen, "--net: option too long (%zu bytes, "
+			      "at most %zu)", strlen(arg), sizeof(nc->opt) - 1);
+	n = split_fields(strcpy(nc->opt, arg), field, 3);
+	if (n < 0)
+		return err_at(err, errlen, "--net '%s': expected tap=NAME[,mac=MAC] "
+			      "with no empty fields", arg);
+	for (int i = 0; i < n; i++) {
+		const char *f = field[i];
+
+		if (!strncmp(f, "tap=", 4) && !nc->tap) {
+			nc->tap = f + 4;
 			if (!*nc->tap || strlen(nc->tap) > 15)
 				return err_at(err, errlen, "--net '%s': tap name must be "
 					      "1 to 15 characters", arg);
-		} else if (!strncmp(tok, "mac=", 4)) {
-			if (parse_mac(tok + 4, nc->mac))
+		} else if (!strncmp(f, "mac=", 4) && !nc->has_mac) {
+			if (parse_mac(f + 4, nc->mac))
 				return err_at(err, errlen, "--net '%s': mac must look like "
 					      "52:54:00:12:34:56 (unicast)", arg);
 			nc->has_mac = true;
 		} else {
-			return err_at(err, errlen, "--net '%s': unknown option '%s' "
-				      "(expected tap=NAME or mac=MAC)", arg, tok);
+			return err_at(err, errlen, "--net '%s': unexpected '%s' "
+				      "(expected tap=NAME or mac=MAC, each at most once)",
+				      arg, f);
 		}
 	}
 	if (!nc->tap)

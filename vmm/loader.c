@@ -69,7 +69,7 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 {
 	Elf64_Ehdr eh;
 	bool found = false;
-	uint64_t load_end = 0;
+	uint64_t load_start = UINT64_MAX, load_end = 0;
 	int nload = 0;
 
 	memset(ki, 0, sizeof(*ki));
@@ -134,6 +134,8 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 				    (unsigned long)(gm->ram_size >> 20));
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+		if (ph.p_paddr < load_start)
+			load_start = ph.p_paddr;
 		if (end > load_end)
 			load_end = end;
 		nload++;
@@ -144,7 +146,8 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 		return fail(err, -EINVAL, "ELF image has no PVH entry note "
 			    "(Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY); for Linux "
 			    "build with CONFIG_PVH=y, or boot the bzImage");
-	if (!gm_ptr(gm, ki->entry, 1) || ki->entry >= load_end)
+	if (!gm_ptr(gm, ki->entry, 1) || ki->entry < load_start ||
+	    ki->entry >= load_end)
 		return fail(err, -EINVAL, "PVH entry %#lx is outside the loaded "
 			    "image", (unsigned long)ki->entry);
 	ki->load_end = load_end;
@@ -177,7 +180,7 @@ static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) 
 int load_bzimage(struct guest_mem *gm, const uint8_t *img, size_t len,
 		 struct kernel_info *ki, char *err)
 {
-	uint64_t setup_size, kernel_size, load_addr, align, init_size, end;
+	uint64_t setup_size, kernel_size, load_addr, align, init_size, start, end;
 	uint16_t version;
 	size_t hdr_len;
 	uint8_t *dst;
@@ -217,11 +220,23 @@ int load_bzimage(struct guest_mem *gm, const uint8_t *img, size_t len,
 		return fail(err, -EINVAL, "bzImage kernel_alignment %#lx is not a "
 			    "power of two", (unsigned long)align);
 	load_addr = HIMEM_START;
-	if (!img[BZ_RELOCATABLE])
+	if (!img[BZ_RELOCATABLE]) {
 		load_addr = rd64(img + BZ_PREF_ADDRESS);
-	/* A relocatable kernel decompresses at the next aligned address. */
-	end = ALIGN_UP(load_addr, align ? align : 1) + init_size;
-	if (end > gm_low_end(gm) || !gm_ptr(gm, load_addr, kernel_size))
+		if (load_addr < HIMEM_START)
+			return fail(err, -EINVAL, "bzImage is not relocatable and its "
+				    "pref_address %#lx is below 1 MiB",
+				    (unsigned long)load_addr);
+	}
+	/*
+	 * The kernel decompresses at max(load address aligned up, pref_address
+	 * = LOAD_PHYSICAL_ADDR) and needs init_size bytes there
+	 * (arch/x86/boot/compressed/head_64.S, startup_64).
+	 */
+	start = ALIGN_UP(load_addr, align ? align : 1);
+	if (start < load_addr || start < rd64(img + BZ_PREF_ADDRESS))
+		start = rd64(img + BZ_PREF_ADDRESS);
+	if (__builtin_add_overflow(start, init_size, &end) ||
+	    end > gm_low_end(gm) || !gm_ptr(gm, load_addr, kernel_size))
 		return fail(err, -EFBIG, "bzImage needs RAM up to %#lx (init_size "
 			    "%#lx): increase --mem", (unsigned long)end,
 			    (unsigned long)init_size);

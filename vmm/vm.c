@@ -37,6 +37,7 @@
 #include "serial.h"
 #include "util.h"
 #include "vcpu.h"
+#include "vm_virtio.h"
 
 /* Devices the VM always has; they live as long as the VM. */
 struct vm_devices {
@@ -232,8 +233,11 @@ static void add_devices(struct vm *vm)
 	reg(&vm->pio, PORT_ACPI_SLEEP, 2, "acpi sleep", &acpi_sleep_ops, &d->power);
 	reg(&vm->pio, PORT_PVPANIC, 1, "pvpanic", &pvpanic_ops, &d->power);
 
-	if (vm->cfg->ndisks || vm->cfg->nnets)
-		die("--disk and --net are not wired up yet");
+	for (unsigned i = 0; i < vm->cfg->ndisks; i++)
+		if (vm_add_disk(vm, &vm->cfg->disks[i]))
+			exit(VM_EXIT_ERROR); /* vm_add_disk said why */
+	if (vm->cfg->nnets)
+		die("--net: virtio-net is not built yet");
 }
 
 static void create_vm(struct vm *vm)
