@@ -251,27 +251,66 @@ static void handle_mmio(struct vcpu *vcpu, struct kvm_run *run, bool timing)
 	}
 }
 
+/* The bytes of an instruction KVM failed to emulate, if it says them. */
+static unsigned failed_insn(const struct kvm_run *run, const uint8_t **bytes)
+{
+	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION ||
+	    run->emulation_failure.ndata < 3 ||
+	    !(run->emulation_failure.flags &
+	      KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
+		return 0;
+	*bytes = run->emulation_failure.insn_bytes;
+	return run->emulation_failure.insn_size < 15 ? run->emulation_failure.insn_size : 15;
+}
+
+/*
+ * A KVM whose instruction emulator lacks INT3 (the kvm_pvm software
+ * hypervisor; never VT-x/AMD-V, where INT3 runs natively) stops the vCPU
+ * instead of delivering the breakpoint. Linux executes one INT3 at boot
+ * (its int3 self-test), so do what the CPU would: step over it and raise
+ * #BP, a trap whose saved RIP is the next instruction.
+ */
+static bool assist_int3(struct vcpu *vcpu, const struct kvm_run *run)
+{
+	struct kvm_vcpu_events ev;
+	struct kvm_regs regs;
+	const uint8_t *insn;
+
+	if (!failed_insn(run, &insn) || insn[0] != 0xcc)
+		return false;
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	regs.rip += 1;
+	ev.exception.injected = 1;
+	ev.exception.nr = 3; /* #BP */
+	ev.exception.has_error_code = 0;
+	ev.flags = 0;
+	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0 ||
+	    ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	pr_info("vCPU %u: KVM could not emulate INT3 at %#llx: #BP delivered by "
+		"the VMM", vcpu->id, regs.rip - 1);
+	return true;
+}
+
 static void report_internal_error(struct vcpu *vcpu, struct kvm_run *run)
 {
 	struct kvm_regs regs;
 	char bytes[3 * 16 + 1] = "";
-	uint32_t n = run->internal.ndata;
+	const uint8_t *insn;
+	unsigned n = failed_insn(run, &insn);
 
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0)
 		memset(&regs, 0, sizeof(regs));
-	if (n > ARRAY_SIZE(run->internal.data))
-		n = ARRAY_SIZE(run->internal.data);
-	/* For emulation failures the instruction bytes follow in data[]. */
-	for (uint32_t i = 0; i < n && i < 2; i++)
-		for (int b = 0; b < 8; b++)
-			snprintf(bytes + strlen(bytes), sizeof(bytes) - strlen(bytes),
-				 " %02x", (unsigned)(run->internal.data[i] >> (8 * b)) & 0xff);
+	for (unsigned i = 0; i < n; i++)
+		snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, " %02x", insn[i]);
 	vm_request_stop(vcpu->vm, VM_EXIT_FATAL,
 			"vCPU %u: KVM internal error, suberror %u%s, rip %#llx, "
-			"data:%s", vcpu->id, run->internal.suberror,
+			"instruction bytes:%s", vcpu->id, run->internal.suberror,
 			run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
 			    ? " (instruction emulation failed)" : "",
-			regs.rip, n ? bytes : " none");
+			regs.rip, n ? bytes : " (not given)");
 }
 
 static void handle_exit(struct vcpu *vcpu, struct kvm_run *run, bool timing)
@@ -311,7 +350,8 @@ static void handle_exit(struct vcpu *vcpu, struct kvm_run *run, bool timing)
 		}
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		report_internal_error(vcpu, run);
+		if (!assist_int3(vcpu, run))
+			report_internal_error(vcpu, run);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		vm_request_stop(vm, VM_EXIT_FATAL,
