@@ -181,6 +181,26 @@ void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
 }
 
+void vq_push_many(struct virtqueue *vq, const struct vring_used_elem *el,
+		  unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vring_used_elem *u =
+		    &vq->used->ring[(uint16_t)(vq->used_idx + i) & (vq->num - 1)];
+
+		__atomic_store_n(&u->id, el[i].id, __ATOMIC_RELAXED);
+		__atomic_store_n(&u->len, el[i].len, __ATOMIC_RELAXED);
+	}
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
+	/* release: every element is visible before the index that covers it */
+	__atomic_store_n(&vq->used->idx, vq->used_idx, __ATOMIC_RELEASE);
+}
+
+void vq_unpop(struct virtqueue *vq, uint16_t n)
+{
+	vq->last_avail = (uint16_t)(vq->last_avail - n);
+}
+
 bool vq_should_notify(struct virtqueue *vq)
 {
 	uint16_t old, new, event;

@@ -77,6 +77,18 @@ void vq_reset(struct virtqueue *vq);
 int vq_pop(struct virtqueue *vq, struct vq_elem *elem);
 /* Return chain head to the driver, len = bytes written into its buffers. */
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
+/*
+ * Return n chains at once: the driver sees used->idx move once, after all
+ * elements are written (virtio-net mergeable RX: a frame's buffers must
+ * appear together).
+ */
+void vq_push_many(struct virtqueue *vq, const struct vring_used_elem *el,
+		  unsigned n);
+/*
+ * Give back the last n popped chains unused (nothing written to the used
+ * ring); the next vq_pop() takes them again, re-reading every descriptor.
+ */
+void vq_unpop(struct virtqueue *vq, uint16_t n);
 /* After one or more vq_push(): must the driver be interrupted? */
 bool vq_should_notify(struct virtqueue *vq);
 /*

@@ -7,7 +7,7 @@ pkgs=()
 for group in "$@"; do
 	case "$group" in
 	build) pkgs+=(build-essential libaio-dev libfdt-dev pkg-config) ;;
-	check) pkgs+=(libcmocka-dev device-tree-compiler acpica-tools e2fsprogs iproute2 util-linux) ;;
+	check) pkgs+=(libcmocka-dev device-tree-compiler acpica-tools e2fsprogs iproute2 iputils-ping util-linux jq) ;;
 	guest) pkgs+=(linux-source-6.1 flex bison bc libelf-dev libssl-dev cpio xz-utils) ;;
 	bench) pkgs+=(qemu-system-x86 gnuplot-nox jq) ;;
 	fuzz) pkgs+=(clang libclang-rt-14-dev) ;;

@@ -158,6 +158,7 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 
 /* Linux boot protocol, Documentation/x86/boot.rst. Offsets into the file. */
 #define BZ_SETUP_SECTS 0x1f1
+#define BZ_SYSSIZE 0x1f4
 #define BZ_BOOT_FLAG 0x1fe
 #define BZ_HEADER 0x202
 #define BZ_VERSION 0x206
@@ -208,10 +209,15 @@ int load_bzimage(struct guest_mem *gm, const uint8_t *img, size_t len,
 		return fail(err, -EINVAL, "bzImage loadflags lacks LOADED_HIGH");
 	setup_size = ((uint64_t)(img[BZ_SETUP_SECTS] ? img[BZ_SETUP_SECTS] : 4) + 1) * 512;
 	if (setup_size >= len)
-		return fail(err, -EINVAL, "bzImage setup_sects (%u) says the setup "
-			    "code is %lu bytes but the file is %zu bytes",
+		return fail(err, -EINVAL, "bzImage truncated: setup_sects (%u) says "
+			    "the setup code is %lu bytes but the file is %zu bytes",
 			    img[BZ_SETUP_SECTS], (unsigned long)setup_size, len);
 	kernel_size = len - setup_size;
+	if ((uint64_t)rd32(img + BZ_SYSSIZE) * 16 > kernel_size)
+		return fail(err, -EINVAL, "bzImage truncated: syssize says %lu bytes "
+			    "of kernel follow the setup code, the file has %lu",
+			    (unsigned long)rd32(img + BZ_SYSSIZE) * 16,
+			    (unsigned long)kernel_size);
 	init_size = rd32(img + BZ_INIT_SIZE);
 	if (init_size < kernel_size)
 		init_size = kernel_size;

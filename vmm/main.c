@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench.h"
 #include "cli.h"
 #include "util.h"
 #include "vm.h"
@@ -12,6 +13,9 @@ int main(int argc, char **argv)
 	static struct vm vm;
 	char err[512];
 	int status;
+
+	if (argc > 1 && !strcmp(argv[1], "bench"))
+		return bench_main(argc - 1, argv + 1);
 
 	switch (cli_parse(argc, argv, &cfg, err, sizeof(err))) {
 	case CLI_HELP:

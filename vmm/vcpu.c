@@ -264,33 +264,54 @@ static unsigned failed_insn(const struct kvm_run *run, const uint8_t **bytes)
 }
 
 /*
- * A KVM whose instruction emulator lacks INT3 (the kvm_pvm software
- * hypervisor; never VT-x/AMD-V, where INT3 runs natively) stops the vCPU
- * instead of delivering the breakpoint. Linux executes one INT3 at boot
- * (its int3 self-test), so do what the CPU would: step over it and raise
- * #BP, a trap whose saved RIP is the next instruction.
+ * A KVM whose instruction emulator lacks an instruction (the kvm_pvm software
+ * hypervisor emulates guest kernel code; VT-x/AMD-V run these natively and
+ * never get here) stops the vCPU instead. Linux runs two such instructions
+ * while booting, so the VMM does what the CPU would:
+ *   INT3  (0xcc): a trap: step over it and raise #BP, so the saved RIP is
+ *                 the next instruction (Linux's int3 self-test checks that);
+ *   FWAIT (0x9b): raise #MF if an unmasked x87 exception is pending, else
+ *                 it does nothing: step over it.
+ * Returns true when the instruction was handled.
  */
-static bool assist_int3(struct vcpu *vcpu, const struct kvm_run *run)
+static bool assist_insn(struct vcpu *vcpu, const struct kvm_run *run)
 {
 	struct kvm_vcpu_events ev;
 	struct kvm_regs regs;
+	struct kvm_fpu fpu;
 	const uint8_t *insn;
+	int vector = -1;
 
-	if (!failed_insn(run, &insn) || insn[0] != 0xcc)
+	if (!failed_insn(run, &insn))
 		return false;
+	if (insn[0] == 0x9b) {
+		if (ioctl(vcpu->fd, KVM_GET_FPU, &fpu) < 0)
+			return false;
+		if (fpu.fsw & 0x80) /* ES: an unmasked exception is pending */
+			vector = 16;
+	} else if (insn[0] == 0xcc) {
+		vector = 3;
+	} else {
+		return false;
+	}
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0 ||
 	    ioctl(vcpu->fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
 		return false;
-	regs.rip += 1;
-	ev.exception.injected = 1;
-	ev.exception.nr = 3; /* #BP */
-	ev.exception.has_error_code = 0;
-	ev.flags = 0;
+	if (vector != 16) /* #MF is a fault: it points at the FWAIT */
+		regs.rip += 1;
+	if (vector >= 0) {
+		ev.exception.injected = 1;
+		ev.exception.nr = (uint8_t)vector;
+		ev.exception.has_error_code = 0;
+		ev.flags = 0;
+	}
 	if (ioctl(vcpu->fd, KVM_SET_REGS, &regs) < 0 ||
-	    ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+	    (vector >= 0 && ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &ev) < 0))
 		return false;
-	pr_info("vCPU %u: KVM could not emulate INT3 at %#llx: #BP delivered by "
-		"the VMM", vcpu->id, regs.rip - 1);
+	vcpu->stats.assists++;
+	pr_info("vCPU %u: KVM could not emulate %s at %#llx: done by the VMM",
+		vcpu->id, insn[0] == 0xcc ? "INT3" : "FWAIT",
+		regs.rip - (vector == 16 ? 0 : 1));
 	return true;
 }
 
@@ -350,7 +371,7 @@ static void handle_exit(struct vcpu *vcpu, struct kvm_run *run, bool timing)
 		}
 		break;
 	case KVM_EXIT_INTERNAL_ERROR:
-		if (!assist_int3(vcpu, run))
+		if (!assist_insn(vcpu, run))
 			report_internal_error(vcpu, run);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
@@ -463,4 +484,11 @@ void vcpu_stats_print(struct vm *vm, FILE *out)
 				(unsigned long)(ns[r] / total[r]));
 	fprintf(out, "%-18s %12s %14.1f\n", "(inside KVM_RUN)", "",
 		run_ns / 1000.0);
+	uint64_t assists = 0;
+
+	for (unsigned c = 0; c < vm->ncpus; c++)
+		assists += vm->vcpus[c].stats.assists;
+	if (assists)
+		fprintf(out, "%-18s %12lu  (instructions KVM could not emulate)\n",
+			"(VMM assists)", (unsigned long)assists);
 }

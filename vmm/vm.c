@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "acpi.h"
+#include "bench.h"
 #include "boot.h"
 #include "console.h"
 #include "devicetree.h"
@@ -37,6 +38,7 @@
 #include "serial.h"
 #include "util.h"
 #include "vcpu.h"
+#include "vm_net.h"
 #include "vm_virtio.h"
 
 /* Devices the VM always has; they live as long as the VM. */
@@ -46,6 +48,7 @@ struct vm_devices {
 	struct i8042 i8042;
 	struct power power;
 	struct ev_handler sigfd;
+	struct vm_bench bench;
 };
 
 /* Options the kvm_pvm software hypervisor needs (see README): it cannot
@@ -232,12 +235,14 @@ static void add_devices(struct vm *vm)
 	reg(&vm->pio, PORT_DEBUG_EXIT, 4, "debug-exit", &debug_exit_ops, &d->power);
 	reg(&vm->pio, PORT_ACPI_SLEEP, 2, "acpi sleep", &acpi_sleep_ops, &d->power);
 	reg(&vm->pio, PORT_PVPANIC, 1, "pvpanic", &pvpanic_ops, &d->power);
+	vm_add_bench_device(vm, &d->bench); /* for vmm bench exits */
 
 	for (unsigned i = 0; i < vm->cfg->ndisks; i++)
 		if (vm_add_disk(vm, &vm->cfg->disks[i]))
 			exit(VM_EXIT_ERROR); /* vm_add_disk said why */
-	if (vm->cfg->nnets)
-		die("--net: virtio-net is not built yet");
+	for (unsigned i = 0; i < vm->cfg->nnets; i++)
+		if (vm_add_net(vm, &vm->cfg->nets[i], i))
+			exit(VM_EXIT_ERROR); /* vm_add_net said why */
 }
 
 static void create_vm(struct vm *vm)

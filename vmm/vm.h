@@ -70,6 +70,7 @@ struct vcpu_stats {
 	uint64_t exits[EXIT_REASON_MAX];
 	uint64_t exit_ns[EXIT_REASON_MAX]; /* time in the VMM handling them */
 	uint64_t run_ns;                   /* time inside KVM_RUN */
+	uint64_t assists; /* instructions emulated for KVM (vcpu.c) */
 };
 
 struct vcpu {
