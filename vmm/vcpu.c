@@ -30,49 +30,103 @@
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_MTRR_DEF_TYPE 0x2ff
 
+/* KVM paravirtual features (CPUID 0x40000001 EAX) that work by hypercall. */
+#define KVM_FEATURE_PV_UNHALT 7
+#define KVM_FEATURE_PV_SEND_IPI 11
+#define KVM_FEATURE_PV_SCHED_YIELD 13
+#define KVM_HYPERCALL_FEATURES                                                 \
+	((1u << KVM_FEATURE_PV_UNHALT) | (1u << KVM_FEATURE_PV_SEND_IPI) |     \
+	 (1u << KVM_FEATURE_PV_SCHED_YIELD))
+
+/*
+ * Topology: ncpus cores in one package, one thread per core, APIC id = vCPU
+ * index. Intel reads it from leaves 1, 4 and 0xB, AMD from 1, 0x80000008 and
+ * 0x8000001E; all of them must agree or Linux invents extra dies.
+ */
+static void cpuid_topology(struct kvm_cpuid_entry2 *e, unsigned id,
+			   unsigned ncpus, uint32_t shift, bool pvm)
+{
+	switch (e->function) {
+	case 1:
+		/* APIC id, logical processors per package, HTT. */
+		e->ebx = (e->ebx & 0x0000ffff) | (id << 24) | ((ncpus & 0xff) << 16);
+		if (ncpus > 1)
+			e->edx |= 1u << 28;
+		e->ecx |= 1u << 31; /* running under a hypervisor */
+		break;
+	case 4: /* Intel: cores per package - 1 in EAX[31:26] */
+		if (e->eax & 0x1f)
+			e->eax = (e->eax & 0x03ffffff) | ((ncpus - 1) << 26);
+		break;
+	case 0xb:
+		/* x2APIC topology: subleaf 0 threads, 1 cores, 2 ends the list. */
+		e->edx = id;
+		e->ecx = e->index & 0xff;
+		if (e->index == 0) {
+			e->eax = 0;
+			e->ebx = 1;
+			e->ecx |= 1u << 8; /* SMT level */
+		} else if (e->index == 1) {
+			e->eax = shift;
+			e->ebx = ncpus;
+			e->ecx |= 2u << 8; /* core level */
+		} else {
+			e->eax = e->ebx = 0;
+		}
+		break;
+	case 0x80000008: /* AMD: cores - 1 and the APIC id bits they take */
+		e->ecx = (e->ecx & ~0xf0ffu) | (shift << 12) | (ncpus - 1);
+		break;
+	case 0x8000001e: /* AMD: extended APIC id, core id, node id */
+		e->eax = id;
+		e->ebx = id & 0xff; /* one thread per core */
+		e->ecx = 0;         /* node 0, one node per package */
+		break;
+	case 0x40000001:
+		if (pvm)
+			e->eax &= ~KVM_HYPERCALL_FEATURES;
+		break;
+	}
+}
+
 static void set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 {
-	size_t sz = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
-	struct kvm_cpuid2 *c = malloc(sz);
-	unsigned ncpus = vcpu->vm->ncpus;
+	unsigned ncpus = vcpu->vm->ncpus, n = 0;
+	struct kvm_cpuid2 *c;
 	uint32_t shift = 0;
+	bool leaf_b = false;
 
+	/* Room for every supported leaf plus subleaves 1 and 2 of leaf 0xB. */
+	c = calloc(1, sizeof(*c) + (supported->nent + 2) * sizeof(c->entries[0]));
 	if (!c)
 		die("out of memory");
-	memcpy(c, supported, sz);
 	while ((1u << shift) < ncpus)
 		shift++;
-	for (uint32_t i = 0; i < c->nent; i++) {
+	for (uint32_t i = 0; i < supported->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &supported->entries[i];
+
+		if (e->function == 0xb) {
+			if (leaf_b)
+				continue; /* we write all of 0xB below */
+			leaf_b = true;
+			for (uint32_t sub = 0; sub < 3; sub++) {
+				c->entries[n] = *e;
+				c->entries[n].index = sub;
+				c->entries[n].flags |= KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+				n++;
+			}
+			continue;
+		}
+		c->entries[n++] = *e;
+	}
+	c->nent = n;
+	for (uint32_t i = 0; i < n; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
-		switch (e->function) {
-		case 1:
-			/* APIC id, logical processors per package, HTT. */
-			e->ebx = (e->ebx & 0x0000ffff) | (vcpu->id << 24) |
-				 ((ncpus & 0xff) << 16);
-			if (ncpus > 1)
-				e->edx |= 1u << 28;
-			e->ecx |= 1u << 31; /* running under a hypervisor */
-			if (!kvm_has_cap(vcpu->vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER))
-				e->ecx &= ~(1u << 24);
-			break;
-		case 0xb:
-			/* x2APIC topology: one thread per core, ncpus cores. */
-			e->edx = vcpu->id;
-			e->ecx = e->index & 0xff;
-			if (e->index == 0) {
-				e->eax = 0;
-				e->ebx = 1;
-				e->ecx |= 1u << 8; /* SMT level */
-			} else if (e->index == 1) {
-				e->eax = shift;
-				e->ebx = ncpus;
-				e->ecx |= 2u << 8; /* core level */
-			} else {
-				e->eax = e->ebx = 0;
-			}
-			break;
-		}
+		cpuid_topology(e, vcpu->id, ncpus, shift, vcpu->vm->pvm_workarounds);
+		if (e->function == 1 &&
+		    !kvm_has_cap(vcpu->vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER))
+			e->ecx &= ~(1u << 24);
 	}
 	if (ioctl(vcpu->fd, KVM_SET_CPUID2, c) < 0)
 		die_errno("vCPU %u: KVM_SET_CPUID2", vcpu->id);

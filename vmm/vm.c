@@ -294,11 +294,6 @@ static void setup_memory(struct vm *vm)
 	}
 }
 
-static bool want_pvm_workarounds(const struct vm_config *cfg)
-{
-	return cfg->pvm_workarounds == 1 ||
-	       (cfg->pvm_workarounds == -1 && kvm_is_pvm());
-}
 
 /* The command line: defaults, workarounds, devices, then the user's. */
 static void build_cmdline(struct vm *vm, const struct kernel_info *ki)
@@ -322,9 +317,11 @@ static void build_cmdline(struct vm *vm, const struct kernel_info *ki)
 	p[0] = '\0';
 	if (!cfg->no_default_cmdline && ki->is_linux) {
 		APPEND(DEFAULT_CMDLINE);
-		if (want_pvm_workarounds(cfg))
+		if (vm->pvm_workarounds)
 			APPEND(PVM_CMDLINE);
-		if (cfg->virtio_cmdline != 0)
+		/* ACPI describes every virtio device; the command line only
+		 * helps kernels booted without ACPI (acpi=off). */
+		if (cfg->virtio_cmdline == 1)
 			for (unsigned i = 0; i < vm->nr_virtio; i++)
 				APPEND("virtio_mmio.device=4K@%#lx:%u",
 				       (unsigned long)vm->virtio[i].base,
@@ -412,6 +409,11 @@ void vm_build(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = cfg;
 	vm->ncpus = cfg->ncpus;
 	vm->start_ns = now_ns();
+	/* kvm_pvm, a software hypervisor, cannot emulate some instructions
+	 * and does not return from hypercalls: the guest is told (kernel
+	 * options, CPUID) to avoid them. Real VT-x/AMD-V never needs this. */
+	vm->pvm_workarounds = cfg->pvm_workarounds == 1 ||
+			      (cfg->pvm_workarounds == -1 && kvm_is_pvm());
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
@@ -503,6 +505,20 @@ int vm_run(struct vm *vm)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
 	console_restore();
+	if (log_level >= LOG_INFO) {
+		/* Where each vCPU stopped: the first clue when a guest hangs. */
+		for (unsigned i = 0; i < vm->ncpus; i++) {
+			struct kvm_regs r;
+			struct kvm_mp_state mp = {0};
+
+			if (ioctl(vm->vcpus[i].fd, KVM_GET_REGS, &r) == 0) {
+				ioctl(vm->vcpus[i].fd, KVM_GET_MP_STATE, &mp);
+				pr_info("vCPU %u stopped at rip %#llx rsp %#llx rflags %#llx "
+					"(mp_state %u)", i, r.rip, r.rsp, r.rflags,
+					mp.mp_state);
+			}
+		}
+	}
 	if (vm->cfg->stats)
 		print_stats(vm);
 	if (vm->exit_status == VM_EXIT_FATAL || vm->exit_status == VM_EXIT_ERROR)

@@ -118,6 +118,7 @@ struct vm {
 
 	/* Boot. */
 	bool linux_guest; /* bzImage or an ELF with a Linux note */
+	bool pvm_workarounds; /* host KVM is kvm_pvm (or asked for): see vm.c */
 	uint64_t pvh_entry;
 	uint64_t bz_entry; /* 0 unless bzImage */
 	uint64_t initrd_gpa, initrd_size;
