@@ -60,8 +60,15 @@ include guest-firmware/Makefile.inc
 -include tests/fuzz/Makefile.inc
 firmware: $(FIRMWARE_ELFS)
 
+# "make check e2e" runs everything once, in that order, under one summary.
+ifneq ($(filter check,$(MAKECMDGOALS)),)
+ifneq ($(filter e2e,$(MAKECMDGOALS)),)
+CHECK_WITH_E2E := 1
+endif
+endif
+
 check: build/vmm firmware $(UNIT_TESTS) $(HOST_TOOLS) | $(call deps,check)
-	@tests/run.sh unit integration
+	@$(if $(CHECK_WITH_E2E),true,tests/run.sh unit integration)
 
 unit: $(UNIT_TESTS)
 	@tests/run.sh unit
@@ -72,8 +79,8 @@ integration: build/vmm firmware $(HOST_TOOLS) | $(call deps,check)
 guest: | $(call deps,guest)
 	@scripts/build-guest.sh
 
-e2e: build/vmm firmware guest | $(call deps,check)
-	@tests/run.sh e2e
+e2e: build/vmm firmware guest $(HOST_TOOLS) | $(call deps,check)
+	@tests/run.sh $(if $(CHECK_WITH_E2E),unit integration e2e,e2e)
 
 bench: build/vmm firmware $(HOST_TOOLS) | $(call deps,bench)
 	@scripts/bench.sh
