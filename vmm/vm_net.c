@@ -14,6 +14,7 @@
  */
 #define _GNU_SOURCE
 #include "vm_net.h"
+#include "vm_virtio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -212,39 +213,18 @@ int vm_add_net(struct vm *vm, const struct net_config *nc, unsigned index)
 		goto fail;
 	}
 
-	err = vm_virtio_slot(vm, d->slot, &base, &gsi);
-	if (err) {
-		pr_err("%s: no virtio-mmio slot left", d->name);
-		goto fail_dev;
-	}
-	err = vm_irqfd(vm, gsi, d->irqfd);
-	if (err) {
-		pr_err("%s: irqfd on GSI %u: %s", d->name, gsi, strerror(-err));
-		goto fail_dev;
-	}
-	err = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, d->slot,
-			   &virtio_mmio_bus_ops, &d->dev->mmio);
-	if (err) {
-		pr_err("%s: MMIO window 0x%llx: %s", d->name,
-		       (unsigned long long)base, strerror(-err));
-		goto fail_dev;
-	}
-	/* From here on the bus points at the device: never free it. */
-	for (unsigned q = 0; q < 2; q++) {
-		err = vm_ioeventfd(vm, base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false,
-				   true, q, d->kickfd[q]);
-		if (err) {
-			pr_err("%s: ioeventfd: %s", d->name, strerror(-err));
-			return err;
-		}
-		d->kick_h[q] = (struct ev_handler){.fd = d->kickfd[q],
-						   .cb = vm_net_kick, .opaque = d};
-		err = evloop_add(&vm->ev, &d->kick_h[q], EPOLLIN);
-		if (err) {
-			pr_err("%s: event loop: %s", d->name, strerror(-err));
-			return err;
-		}
-	}
+	struct vm_virtio_wiring w = {
+	    .name = d->slot, .mmio = &d->dev->mmio, .irqfd = d->irqfd,
+	    .nqueues = 2, .kickfd = d->kickfd, .kick_h = d->kick_h,
+	    .kick = vm_net_kick, .opaque = d};
+
+	err = vm_virtio_wire(vm, &w);
+	if (err == -ENOSPC)
+		goto fail_dev; /* nothing in the VM refers to the device yet */
+	if (err)
+		return err;
+	base = w.base;
+	gsi = w.gsi;
 	/* Registered with no events: the device asks once the guest is ready. */
 	d->tap_h = (struct ev_handler){.fd = d->dev->fd, .cb = vm_net_tap,
 				       .opaque = d};

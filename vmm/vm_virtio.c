@@ -61,6 +61,46 @@ static void vm_disk_aio(struct ev_handler *h, uint32_t events)
 	virtio_blk_complete(d->blk);
 }
 
+int vm_virtio_wire(struct vm *vm, struct vm_virtio_wiring *w)
+{
+	int err;
+
+	err = vm_virtio_slot(vm, w->name, &w->base, &w->gsi);
+	if (err) {
+		pr_err("%s: no virtio-mmio slot left", w->name);
+		return err;
+	}
+	err = vm_irqfd(vm, w->gsi, w->irqfd);
+	if (err) {
+		pr_err("%s: irqfd on GSI %u: %s", w->name, w->gsi, strerror(-err));
+		return err;
+	}
+	err = bus_register(&vm->mmio, w->base, VIRTIO_MMIO_SIZE, w->name,
+			   &virtio_mmio_bus_ops, w->mmio);
+	if (err) {
+		pr_err("%s: MMIO window 0x%llx: %s", w->name,
+		       (unsigned long long)w->base, strerror(-err));
+		return err;
+	}
+	for (unsigned q = 0; q < w->nqueues; q++) {
+		err = vm_ioeventfd(vm, w->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false,
+				   true, q, w->kickfd[q]);
+		if (err) {
+			pr_err("%s: ioeventfd: %s", w->name, strerror(-err));
+			return err;
+		}
+		w->kick_h[q] = (struct ev_handler){.fd = w->kickfd[q],
+						   .cb = w->kick,
+						   .opaque = w->opaque};
+		err = evloop_add(&vm->ev, &w->kick_h[q], EPOLLIN);
+		if (err) {
+			pr_err("%s: event loop: %s", w->name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
 int vm_add_disk(struct vm *vm, const struct disk_config *dc)
 {
 	struct vm_disk *d;
@@ -93,37 +133,21 @@ int vm_add_disk(struct vm *vm, const struct disk_config *dc)
 	if (err)
 		goto fail;
 
-	err = vm_virtio_slot(vm, d->name, &base, &gsi);
-	if (err) {
-		pr_err("disk %s: no virtio-mmio slot left", dc->path);
-		goto fail_blk;
-	}
-	err = vm_irqfd(vm, gsi, d->irqfd);
-	if (err) {
-		pr_err("disk %s: irqfd on GSI %u: %s", dc->path, gsi, strerror(-err));
-		goto fail_blk;
-	}
-	err = bus_register(&vm->mmio, base, VIRTIO_MMIO_SIZE, d->name,
-			   &virtio_mmio_bus_ops, &d->blk->mmio);
-	if (err) {
-		pr_err("disk %s: MMIO window 0x%llx: %s", dc->path,
-		       (unsigned long long)base, strerror(-err));
-		goto fail_blk;
-	}
-	/* From here on the bus points at the device: never free it. */
-	err = vm_ioeventfd(vm, base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false, true, 0,
-			   d->kickfd);
-	if (err) {
-		pr_err("disk %s: ioeventfd: %s", dc->path, strerror(-err));
+	struct vm_virtio_wiring w = {
+	    .name = d->name, .mmio = &d->blk->mmio, .irqfd = d->irqfd,
+	    .nqueues = 1, .kickfd = &d->kickfd, .kick_h = &d->kick_h,
+	    .kick = vm_disk_kick, .opaque = d};
+
+	err = vm_virtio_wire(vm, &w);
+	if (err == -ENOSPC)
+		goto fail_blk; /* nothing in the VM refers to the device yet */
+	if (err)
 		return err;
-	}
-	d->kick_h = (struct ev_handler){.fd = d->kickfd, .cb = vm_disk_kick,
-					.opaque = d};
+	base = w.base;
+	gsi = w.gsi;
 	d->aio_h = (struct ev_handler){.fd = virtio_blk_completion_fd(d->blk),
 				       .cb = vm_disk_aio, .opaque = d};
-	err = evloop_add(&vm->ev, &d->kick_h, EPOLLIN);
-	if (!err)
-		err = evloop_add(&vm->ev, &d->aio_h, EPOLLIN);
+	err = evloop_add(&vm->ev, &d->aio_h, EPOLLIN);
 	if (err) {
 		pr_err("disk %s: event loop: %s", dc->path, strerror(-err));
 		return err;

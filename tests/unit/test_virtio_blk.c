@@ -20,8 +20,6 @@
 
 #include <cmocka.h>
 
-#include "cli.h"
-
 #include "../../devices/virtio_blk.h"
 
 #define RAM (16ULL << 20)
@@ -926,32 +924,6 @@ static void test_open_errors(void **state)
 	}
 }
 
-static void test_parse(void **state)
-{
-	struct disk_config dc;
-	char err[256];
-
-	(void)state;
-	assert_int_equal(cli_parse_disk("/a/b.img", &dc, err, sizeof(err)), 0);
-	assert_string_equal(dc.path, "/a/b.img");
-	assert_false(dc.readonly);
-	assert_null(dc.serial);
-	assert_int_equal(cli_parse_disk("d.img,ro,serial=abc-1", &dc, err, sizeof(err)), 0);
-	assert_string_equal(dc.path, "d.img");
-	assert_true(dc.readonly);
-	assert_string_equal(dc.serial, "abc-1");
-	assert_int_equal(cli_parse_disk("d.img,serial=12345678901234567890", &dc, err,
-					sizeof(err)), 0);
-	const char *bad[] = {
-		"", ",ro", "d.img,", "d.img,,ro", "d.img,rw", "d.img,ro,ro",
-		"d.img,serial=", "d.img,serial=123456789012345678901",
-		"d.img,serial=a b", "d.img,serial=a,serial=b", "d.img,RO",
-		"d.img,ro=1",
-	};
-	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		assert_int_equal(cli_parse_disk(bad[i], &dc, err, sizeof(err)), CLI_ERROR);
-}
-
 static void test_stats_print(void **state)
 {
 	struct drv *d = *state;
@@ -1007,7 +979,6 @@ int main(void)
 		T(test_flood),
 		T(test_reset_drains),
 		T(test_open_errors),
-		T(test_parse),
 		T(test_stats_print),
 	};
 
