@@ -6,6 +6,13 @@
  * contains "vmm.test=poweroff") or prints a few facts about the machine and
  * starts /bin/sh if present (else powers off).
  *
+ * "vmm.test=tcpsink": listens on TCP 0.0.0.0:5001 (eth0 was configured by
+ * the kernel's ip= option), prints "vmm-guest-init: tcp listening 5001",
+ * accepts one connection, reads it to EOF and prints
+ * "vmm-guest-init: tcp bytes=<N> fnv64=<16 hex digits>" (FNV-1a 64 of every
+ * byte received; tests/tools/fnv64.c computes the same on the host), then
+ * powers off.
+ *
  * Build: gcc -static -Os -Wall -Wextra -o init init.c
  *
  * Note: on the PVM-based development/CI hosts guest user space cannot make
@@ -17,12 +24,16 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -193,6 +204,73 @@ static void run_shell(void)
 	say("vmm-guest-init: shell exited\n");
 }
 
+#define FNV64_OFFSET 0xcbf29ce484222325ULL
+#define FNV64_PRIME 0x100000001b3ULL
+#define TCPSINK_PORT 5001
+
+/* Accept one TCP connection on TCPSINK_PORT, read it to EOF, report the
+ * byte count and FNV-1a 64 hash. Returns 0 on success. */
+static int tcp_sink(void)
+{
+	static unsigned char buf[256 * 1024];
+	struct sockaddr_in addr;
+	uint64_t hash = FNV64_OFFSET, bytes = 0;
+	int one = 1, ls, cs;
+
+	ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (ls < 0) {
+		say("vmm-guest-init: tcp socket failed: %s\n", strerror(errno));
+		return -1;
+	}
+	if (setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
+		say("vmm-guest-init: tcp SO_REUSEADDR failed: %s\n",
+		    strerror(errno));
+	memset(&addr, 0, sizeof(addr));
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_ANY);
+	addr.sin_port = htons(TCPSINK_PORT);
+	if (bind(ls, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
+	    listen(ls, 1) != 0) {
+		say("vmm-guest-init: tcp bind/listen failed: %s\n",
+		    strerror(errno));
+		close(ls);
+		return -1;
+	}
+	say("vmm-guest-init: tcp listening %d\n", TCPSINK_PORT);
+	do
+		cs = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+	while (cs < 0 && errno == EINTR);
+	close(ls);
+	if (cs < 0) {
+		say("vmm-guest-init: tcp accept failed: %s\n", strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		ssize_t n = read(cs, buf, sizeof(buf));
+		ssize_t i;
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			say("vmm-guest-init: tcp read failed after %" PRIu64
+			    " bytes: %s\n", bytes, strerror(errno));
+			close(cs);
+			return -1;
+		}
+		for (i = 0; i < n; i++) {
+			hash ^= buf[i];
+			hash *= FNV64_PRIME;
+		}
+		bytes += (uint64_t)n;
+	}
+	close(cs);
+	say("vmm-guest-init: tcp bytes=%" PRIu64 " fnv64=%016" PRIx64 "\n",
+	    bytes, hash);
+	return 0;
+}
+
 int main(void)
 {
 	char cmdline[4096] = "";
@@ -207,6 +285,11 @@ int main(void)
 	read_file("/proc/cmdline", cmdline, sizeof(cmdline));
 	if (cmdline_has(cmdline, "vmm.test=poweroff")) {
 		say("vmm-guest-init: vmm.test=poweroff, powering off\n");
+		power_off();
+	}
+	if (cmdline_has(cmdline, "vmm.test=tcpsink")) {
+		tcp_sink();
+		say("vmm-guest-init: powering off\n");
 		power_off();
 	}
 
