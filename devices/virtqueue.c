@@ -232,12 +232,11 @@ bool vq_enable_notify(struct virtqueue *vq)
 	return vq_avail_pending(vq) != 0;
 }
 
-uint64_t vq_elem_read(const struct vq_elem *e, bool writable, uint64_t skip,
-		      void *dst, uint64_t len)
+/* Copy between buf and segments [first, end) of e, after skipping `skip`
+ * bytes of them; to_guest picks the direction. Returns bytes copied. */
+static uint64_t elem_copy(const struct vq_elem *e, unsigned first, unsigned end,
+			  uint64_t skip, uint8_t *buf, uint64_t len, bool to_guest)
 {
-	unsigned first = writable ? e->nr_out : 0;
-	unsigned end = writable ? e->nr_out + e->nr_in : e->nr_out;
-	uint8_t *out = dst;
 	uint64_t done = 0;
 
 	for (unsigned i = first; i < end && done < len; i++) {
@@ -251,33 +250,29 @@ uint64_t vq_elem_read(const struct vq_elem *e, bool writable, uint64_t skip,
 		n = s->len - skip;
 		if (n > len - done)
 			n = len - done;
-		memcpy(out + done, s->ptr + skip, n);
+		if (to_guest)
+			memcpy(s->ptr + skip, buf + done, n);
+		else
+			memcpy(buf + done, s->ptr + skip, n);
 		done += n;
 		skip = 0;
 	}
 	return done;
 }
 
+uint64_t vq_elem_read(const struct vq_elem *e, bool writable, uint64_t skip,
+		      void *dst, uint64_t len)
+{
+	unsigned first = writable ? e->nr_out : 0;
+	unsigned end = writable ? e->nr_out + e->nr_in : e->nr_out;
+
+	return elem_copy(e, first, end, skip, dst, len, false);
+}
+
 uint64_t vq_elem_write(const struct vq_elem *e, uint64_t skip,
 		       const void *src, uint64_t len)
 {
-	const uint8_t *in = src;
-	uint64_t done = 0;
-
-	for (unsigned i = e->nr_out; i < e->nr_out + e->nr_in && done < len; i++) {
-		const struct vq_seg *s = &e->seg[i];
-		uint64_t n;
-
-		if (skip >= s->len) {
-			skip -= s->len;
-			continue;
-		}
-		n = s->len - skip;
-		if (n > len - done)
-			n = len - done;
-		memcpy(s->ptr + skip, in + done, n);
-		done += n;
-		skip = 0;
-	}
-	return done;
+	/* elem_copy only reads from buf when copying to the guest. */
+	return elem_copy(e, e->nr_out, e->nr_out + e->nr_in, skip, (uint8_t *)src,
+			 len, true);
 }
