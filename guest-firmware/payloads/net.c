@@ -19,34 +19,7 @@
 #define BUFSZ 2048
 #define HDR 12 /* virtio_net_hdr_v1 */
 
-/* virtio-mmio registers */
-#define R_MAGIC 0x000
-#define R_VERSION 0x004
-#define R_DEVICE_ID 0x008
-#define R_DEV_FEAT 0x010
-#define R_DEV_FEAT_SEL 0x014
-#define R_DRV_FEAT 0x020
-#define R_DRV_FEAT_SEL 0x024
-#define R_QUEUE_SEL 0x030
-#define R_QUEUE_NUM_MAX 0x034
-#define R_QUEUE_NUM 0x038
-#define R_QUEUE_READY 0x044
-#define R_QUEUE_NOTIFY 0x050
-#define R_INT_STATUS 0x060
-#define R_INT_ACK 0x064
-#define R_STATUS 0x070
-#define R_DESC_LO 0x080
-#define R_DESC_HI 0x084
-#define R_DRIVER_LO 0x090
-#define R_DRIVER_HI 0x094
-#define R_DEVICE_LO 0x0a0
-#define R_DEVICE_HI 0x0a4
-#define R_CONFIG 0x100
-
-#define S_ACK 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
-#define S_FEATURES_OK 8
+#include "virtio_mmio.h"
 
 #define F_MAC 5 /* in the low word */
 #define F_VERSION_1 0 /* bit 32: bit 0 of the high word */
@@ -200,12 +173,12 @@ static void queue_init(unsigned idx, struct queue *q)
 	for (int i = 0; i < QSZ; i++)
 		q->desc[i] = (struct desc){(uint64_t)(uintptr_t)(q->buf + i * BUFSZ), BUFSZ, 0, 0};
 	wr(R_QUEUE_NUM, QSZ);
-	wr(R_DESC_LO, (uint32_t)(uintptr_t)q->desc);
-	wr(R_DESC_HI, 0);
-	wr(R_DRIVER_LO, (uint32_t)(uintptr_t)q->avail);
-	wr(R_DRIVER_HI, 0);
-	wr(R_DEVICE_LO, (uint32_t)(uintptr_t)q->used);
-	wr(R_DEVICE_HI, 0);
+	wr(R_QUEUE_DESC_LO, (uint32_t)(uintptr_t)q->desc);
+	wr(R_QUEUE_DESC_HI, 0);
+	wr(R_QUEUE_DRIVER_LO, (uint32_t)(uintptr_t)q->avail);
+	wr(R_QUEUE_DRIVER_HI, 0);
+	wr(R_QUEUE_DEVICE_LO, (uint32_t)(uintptr_t)q->used);
+	wr(R_QUEUE_DEVICE_HI, 0);
 	wr(R_QUEUE_READY, 1);
 }
 
@@ -222,8 +195,8 @@ static bool device_init(void)
 	uint32_t feat_lo, feat_hi;
 
 	wr(R_STATUS, 0);
-	wr(R_STATUS, S_ACK);
-	wr(R_STATUS, S_ACK | S_DRIVER);
+	wr(R_STATUS, S_ACKNOWLEDGE);
+	wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER);
 	wr(R_DEV_FEAT_SEL, 0);
 	feat_lo = rd(R_DEV_FEAT);
 	wr(R_DEV_FEAT_SEL, 1);
@@ -234,7 +207,7 @@ static bool device_init(void)
 	wr(R_DRV_FEAT, feat_lo & (1u << F_MAC));
 	wr(R_DRV_FEAT_SEL, 1);
 	wr(R_DRV_FEAT, 1u << F_VERSION_1);
-	wr(R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
 	if (!(rd(R_STATUS) & S_FEATURES_OK))
 		return false;
 	queue_init(0, &rxq);
@@ -249,7 +222,7 @@ static bool device_init(void)
 		rxq.desc[i].flags = 2; /* VRING_DESC_F_WRITE */
 		avail_add(&rxq, i);
 	}
-	wr(R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	if (rd(R_STATUS) & 0x40)
 		return false; /* NEEDS_RESET: the device refused our queues */
 	wr(R_QUEUE_NOTIFY, 0);
