@@ -28,7 +28,7 @@ HOST_TOOLS := $(patsubst tests/tools/%.c,build/tests/%,$(wildcard tests/tools/*.
 DEPS_STAMP = build/.deps-$(1)
 deps = $(call DEPS_STAMP,$(1))
 
-.SECONDARY:
+.SECONDARY: $(OBJS) $(SAN_OBJS) $(addprefix build/.deps-,build check guest bench fuzz)
 .PHONY: all check unit integration e2e guest bench fuzz format format-check clean
 all: build/vmm firmware
 
