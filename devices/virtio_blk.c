@@ -7,14 +7,16 @@
  * Life of a request: pop (checked host pointers) -> parse the header and
  * check everything against the capacity -> either complete at once
  * (errors, GET_ID, DISCARD/WRITE_ZEROES via fallocate) or queue on the
- * pending list -> one io_submit() per batch -> completion from the aio
- * eventfd -> status byte, used element, interrupt.
+ * pending list (a read or write that continues the one before it on the
+ * disk joins that one's host I/O) -> one io_submit() per batch ->
+ * completion from the aio eventfd -> status byte, used element, interrupt.
  */
 #define _GNU_SOURCE
 #include "virtio_blk.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,10 @@ static void req_put(struct virtio_blk *b, struct virtio_blk_req *r)
 {
 	free(r->bounce);
 	r->bounce = NULL;
+	free(r->miov);
+	r->miov = NULL;
+	r->group = r->group_tail = r->gnext = NULL;
+	r->nomerge = false;
 	r->next = b->free_list;
 	b->free_list = r;
 	b->busy--;
@@ -73,6 +79,18 @@ static void pend_add(struct virtio_blk *b, struct virtio_blk_req *r)
 	else
 		b->pend_head = r;
 	b->pend_tail = r;
+}
+
+/* Put a request and every request merged into its I/O (reset, drain). */
+static void req_put_group(struct virtio_blk *b, struct virtio_blk_req *r)
+{
+	struct virtio_blk_req *m = r->group, *next;
+
+	req_put(b, r);
+	for (; m; m = next) {
+		next = m->gnext;
+		req_put(b, m);
+	}
 }
 
 static struct virtio_blk_req *pend_pop(struct virtio_blk *b)
@@ -123,6 +141,20 @@ static bool req_build_iov(struct virtio_blk_req *r, bool writable,
 	return aligned;
 }
 
+/* Point r's iocb at its own buffers, or at the merged ones if it leads. */
+static void req_prep_iocb(struct virtio_blk *b, struct virtio_blk_req *r)
+{
+	struct iovec *iov = r->miov ? r->miov : r->iov;
+	int n = (int)(r->miov ? r->nmiov : r->niov);
+
+	if (r->type == VIRTIO_BLK_T_OUT)
+		io_prep_pwritev(&r->iocb, b->fd, iov, n, (off_t)r->off);
+	else
+		io_prep_preadv(&r->iocb, b->fd, iov, n, (off_t)r->off);
+	io_set_eventfd(&r->iocb, b->efd);
+	r->iocb.data = r;
+}
+
 /* Prepare the iocb for an IN/OUT request; false: IOERR. */
 static bool req_prep_rw(struct virtio_blk *b, struct virtio_blk_req *r,
 			uint64_t sector)
@@ -131,6 +163,7 @@ static bool req_prep_rw(struct virtio_blk *b, struct virtio_blk_req *r,
 	bool aligned;
 	off_t off = (off_t)(sector * SECTOR);
 
+	r->off = (uint64_t)off;
 	if (write)
 		aligned = req_build_iov(r, false, sizeof(struct virtio_blk_outhdr),
 					r->len);
@@ -156,14 +189,81 @@ static bool req_prep_rw(struct virtio_blk *b, struct virtio_blk_req *r,
 		} else {
 			io_prep_pread(&r->iocb, b->fd, r->bounce, r->len, off);
 		}
-	} else if (write) {
-		io_prep_pwritev(&r->iocb, b->fd, r->iov, (int)r->niov, off);
-	} else {
-		io_prep_preadv(&r->iocb, b->fd, r->iov, (int)r->niov, off);
+		io_set_eventfd(&r->iocb, b->efd);
+		r->iocb.data = r;
+		return true;
 	}
-	io_set_eventfd(&r->iocb, b->efd);
-	r->iocb.data = r;
+	req_prep_iocb(b, r);
 	return true;
+}
+
+/*
+ * If r starts where the last pending request (a read, or a write, like r)
+ * ends on the disk, add r's buffers to that request's I/O. Bounced and
+ * retried requests stay alone; so does everything when memory is short.
+ */
+static bool req_try_merge(struct virtio_blk *b, struct virtio_blk_req *r)
+{
+	struct virtio_blk_req *l = b->pend_tail;
+	uint64_t llen;
+	unsigned lniov;
+
+	if (!l || l->type != r->type || l->bounce || r->bounce || l->nomerge)
+		return false;
+	llen = l->miov ? l->mlen : l->len;
+	lniov = l->miov ? l->nmiov : l->niov;
+	if (l->off + llen != r->off || llen + r->len > VIRTIO_BLK_MERGE_MAX ||
+	    lniov + r->niov > IOV_MAX)
+		return false;
+	if (!l->miov) {
+		l->miov = malloc(IOV_MAX * sizeof(*l->miov));
+		if (!l->miov)
+			return false;
+		memcpy(l->miov, l->iov, l->niov * sizeof(*l->miov));
+		l->nmiov = l->niov;
+		l->mlen = l->len;
+	}
+	memcpy(l->miov + l->nmiov, r->iov, r->niov * sizeof(*r->iov));
+	l->nmiov += r->niov;
+	l->mlen += r->len;
+	r->gnext = NULL;
+	if (l->group_tail)
+		l->group_tail->gnext = r;
+	else
+		l->group = r;
+	l->group_tail = r;
+	req_prep_iocb(b, l);
+	b->stats.merged++;
+	return true;
+}
+
+/*
+ * A merged I/O failed: put the leader and its group back at the head of
+ * the pending list, in disk order, each to be redone alone, so that an
+ * error reaches only the requests it belongs to.
+ */
+static void req_split(struct virtio_blk *b, struct virtio_blk_req *r)
+{
+	struct virtio_blk_req *m = r->group, *last = r, *next;
+
+	b->stats.split++;
+	free(r->miov);
+	r->miov = NULL;
+	r->group = r->group_tail = NULL;
+	r->nomerge = true;
+	req_prep_iocb(b, r);
+	for (; m; m = next) {
+		next = m->gnext;
+		m->gnext = NULL;
+		m->nomerge = true;
+		req_prep_iocb(b, m);
+		last->next = m;
+		last = m;
+	}
+	last->next = b->pend_head;
+	b->pend_head = r;
+	if (!b->pend_tail)
+		b->pend_tail = last;
 }
 
 /* DISCARD / WRITE_ZEROES: synchronous fallocate in this thread. */
@@ -276,7 +376,8 @@ static void req_start(struct virtio_blk *b, struct virtio_blk_req *r)
 		}
 		if (!req_prep_rw(b, r, hdr.sector))
 			goto done;
-		pend_add(b, r);
+		if (!req_try_merge(b, r))
+			pend_add(b, r);
 		return;
 	case VIRTIO_BLK_T_FLUSH:
 		b->stats.flushes++;
@@ -350,6 +451,26 @@ static void req_complete(struct virtio_blk *b, struct virtio_blk_req *r,
 	req_done(b, r, st, used);
 }
 
+/* Finish what one iocb carried: a request, or a merged group. */
+static void req_finish(struct virtio_blk *b, struct virtio_blk_req *r, long res)
+{
+	struct virtio_blk_req *m = r->group, *next;
+
+	if (!m) {
+		req_complete(b, r, res);
+		return;
+	}
+	if (res < 0 || (uint64_t)res != r->mlen) {
+		req_split(b, r);
+		return;
+	}
+	req_complete(b, r, (long)r->len); /* frees miov, forgets the group */
+	for (; m; m = next) {
+		next = m->gnext;
+		req_complete(b, m, (long)m->len);
+	}
+}
+
 /*
  * Submit pending requests in order, in as few io_submit() calls as the
  * kernel allows. A FLUSH waits at the head of the list until nothing
@@ -391,9 +512,15 @@ static void blk_submit(struct virtio_blk *b)
 				b->aio_fsync = false;
 				continue;
 			}
-			/* The first request is bad: fail it, go on with the rest. */
+			/*
+			 * The first request is bad: fail it (a merged one is
+			 * redone request by request), go on with the rest.
+			 */
 			pend_pop(b);
-			req_done(b, r, VIRTIO_BLK_S_IOERR, 1);
+			if (r->group)
+				req_split(b, r);
+			else
+				req_done(b, r, VIRTIO_BLK_S_IOERR, 1);
 			continue;
 		}
 		if (ret == 0)
@@ -417,7 +544,7 @@ static void blk_reap(struct virtio_blk *b)
 			break;
 		for (int i = 0; i < n; i++) {
 			b->inflight--;
-			req_complete(b, ev[i].data, (long)ev[i].res);
+			req_finish(b, ev[i].data, (long)ev[i].res);
 		}
 	}
 }
@@ -522,11 +649,11 @@ static void blk_drain(struct virtio_blk *b)
 		}
 		for (int i = 0; i < n; i++) {
 			b->inflight--;
-			req_put(b, ev[i].data);
+			req_put_group(b, ev[i].data);
 		}
 	}
 	while ((r = pend_pop(b)))
-		req_put(b, r);
+		req_put_group(b, r);
 	b->pushed = 0;
 }
 
@@ -766,4 +893,8 @@ void virtio_blk_print_stats(void *opaque, FILE *out)
 		(unsigned long long)s->submit_eagain);
 	fprintf(out, "  %-14s %12llu\n", "bounced",
 		(unsigned long long)s->bounced);
+	fprintf(out, "  %-14s %12llu\n", "merged",
+		(unsigned long long)s->merged);
+	fprintf(out, "  %-14s %12llu\n", "merge split",
+		(unsigned long long)s->split);
 }

@@ -27,6 +27,11 @@
 /* Largest request we bounce through an aligned buffer (unaligned O_DIRECT). */
 #define VIRTIO_BLK_MAX_BOUNCE (8u << 20)
 #define VIRTIO_BLK_MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB per range */
+/*
+ * Adjacent reads (or writes) waiting for the same io_submit() are merged
+ * into one host I/O of at most this many bytes and IOV_MAX segments.
+ */
+#define VIRTIO_BLK_MERGE_MAX (2u << 20)
 
 struct virtio_blk_stats {
 	uint64_t reads, writes, flushes, get_ids, discards, write_zeroes;
@@ -37,6 +42,8 @@ struct virtio_blk_stats {
 	uint64_t submit_eagain;
 	uint64_t max_inflight; /* popped and not yet completed */
 	uint64_t bounced;
+	uint64_t merged;       /* requests carried by another request's I/O */
+	uint64_t split;        /* merged I/Os that failed and were redone singly */
 };
 
 struct virtio_blk_req {
@@ -46,6 +53,16 @@ struct virtio_blk_req {
 	uint64_t len;      /* data bytes */
 	uint8_t *status;   /* checked host pointer into the guest's buffer */
 	uint8_t *bounce;   /* aligned copy for unaligned O_DIRECT buffers */
+	uint64_t off;      /* byte offset in the backing file (IN/OUT) */
+	bool nomerge;      /* redone singly after a merged I/O failed */
+	/*
+	 * A merge leader carries the requests after it (group, in disk order)
+	 * in one iocb over miov; each still completes on its own.
+	 */
+	struct virtio_blk_req *group, *group_tail, *gnext;
+	uint64_t mlen;     /* bytes of the whole merged I/O */
+	unsigned nmiov;
+	struct iovec *miov;
 	unsigned niov;
 	struct iovec iov[VQ_MAX_SIZE];
 	struct vq_elem elem;

@@ -28,7 +28,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Another apt (a parallel make, unattended-upgrades) may hold the lock: wait.
+lock=(-o DPkg::Lock::Timeout=600)
 # Package lists on a fresh machine are empty or stale: refresh once.
-apt-get update -q >/dev/null || apt-get update
-apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
-	apt-get install -y --no-install-recommends "${missing[@]}"
+apt-get "${lock[@]}" update -q >/dev/null || apt-get "${lock[@]}" update
+apt-get "${lock[@]}" install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+	apt-get "${lock[@]}" install -y --no-install-recommends "${missing[@]}"

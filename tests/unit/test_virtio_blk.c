@@ -872,6 +872,165 @@ static void test_flood(void **state)
 	assert_int_equal(d->b->stats.reads, 64);
 }
 
+/* ---- merging adjacent requests into one host I/O ---- */
+
+static unsigned sub_iocbs; /* iocbs handed to the kernel */
+static uint64_t fail_at = UINT64_MAX; /* reads covering this byte come back short */
+
+static uint64_t iocb_bytes(const struct iocb *io)
+{
+	const struct iovec *iov = io->u.c.buf;
+	uint64_t n = 0;
+
+	for (unsigned long i = 0; i < io->u.c.nbytes; i++)
+		n += iov[i].iov_len;
+	return n;
+}
+
+static int count_submit(io_context_t ctx, long nr, struct iocb **iocbs)
+{
+	for (long i = 0; i < nr; i++) {
+		struct iocb *io = iocbs[i];
+
+		sub_iocbs++;
+		/* A bad sector: move the read to the end of the disk (0 bytes). */
+		if (io->aio_lio_opcode == IO_CMD_PREADV &&
+		    (uint64_t)io->u.c.offset <= fail_at &&
+		    fail_at < (uint64_t)io->u.c.offset + iocb_bytes(io))
+			io->u.c.offset = DISK_SECTORS * 512;
+	}
+	return io_submit(ctx, nr, iocbs);
+}
+
+/* The used length for the request whose (indirect) head is `head`. */
+static uint32_t used_len_of(struct drv *d, uint16_t head)
+{
+	for (uint16_t k = 0; k < d->used->idx; k++)
+		if (used_elem(d, k).id == head)
+			return used_elem(d, k).len;
+	fail_msg("request %u not in the used ring", head);
+	return 0;
+}
+
+static void merge_start(struct drv *d)
+{
+	start(d, NULL, 32, ~0ULL);
+	d->indirect = true;
+	d->b->submit = count_submit;
+	sub_iocbs = 0;
+	fail_at = UINT64_MAX;
+}
+
+static void test_merge_adjacent_reads(void **state)
+{
+	struct drv *d = *state;
+
+	merge_start(d);
+	/* four 4 KiB reads in disk order, buffers scattered in guest memory */
+	for (unsigned i = 0; i < 4; i++) {
+		memset(gp(d, DATA + i * 0x3000, 4096), 0, 4096);
+		req(d, i, VIRTIO_BLK_T_IN, i * 8, DATA + i * 0x3000, 4096, true);
+	}
+	kick(d);
+	wait_used(d, 4);
+	assert_int_equal(sub_iocbs, 1);
+	assert_int_equal(d->b->stats.merged, 3);
+	assert_int_equal(d->b->stats.reads, 4);
+	assert_int_equal(d->b->stats.bytes_read, 4 * 4096);
+	for (unsigned i = 0; i < 4; i++) {
+		uint8_t *buf = gp(d, DATA + i * 0x3000, 4096);
+
+		assert_int_equal(*gp(d, STAT + i, 1), VIRTIO_BLK_S_OK);
+		assert_int_equal(used_len_of(d, (uint16_t)i), 4097);
+		for (unsigned j = 0; j < 4096; j++)
+			assert_int_equal(buf[j], pattern(i * 4096 + j));
+	}
+	assert_int_equal(d->b->busy, 0);
+}
+
+static void test_merge_adjacent_writes(void **state)
+{
+	struct drv *d = *state;
+	uint8_t file[3 * 2048];
+
+	merge_start(d);
+	for (unsigned i = 0; i < 3; i++) {
+		memset(gp(d, DATA + i * 0x3000, 2048), 0x30 + i, 2048);
+		req(d, i, VIRTIO_BLK_T_OUT, 20 + i * 4, DATA + i * 0x3000, 2048, false);
+	}
+	kick(d);
+	wait_used(d, 3);
+	assert_int_equal(sub_iocbs, 1);
+	assert_int_equal(d->b->stats.merged, 2);
+	file_read(d, 20 * 512, file, sizeof(file));
+	for (unsigned i = 0; i < sizeof(file); i++)
+		assert_int_equal(file[i], 0x30 + i / 2048);
+	assert_int_equal(d->b->stats.bytes_written, sizeof(file));
+}
+
+/* Gaps, overlaps, backwards order and a change of direction never merge. */
+static void test_merge_only_adjacent(void **state)
+{
+	struct drv *d = *state;
+
+	merge_start(d);
+	req(d, 0, VIRTIO_BLK_T_IN, 0, DATA, 4096, true);            /* 0-7 */
+	req(d, 1, VIRTIO_BLK_T_IN, 9, DATA + 0x3000, 512, true);    /* gap */
+	req(d, 2, VIRTIO_BLK_T_IN, 9, DATA + 0x6000, 512, true);    /* overlap */
+	req(d, 3, VIRTIO_BLK_T_IN, 8, DATA + 0x9000, 512, true);    /* backwards */
+	req(d, 4, VIRTIO_BLK_T_OUT, 9, DATA + 0xc000, 512, false);  /* a write */
+	req(d, 5, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
+	req(d, 6, VIRTIO_BLK_T_OUT, 10, DATA + 0xf000, 512, false); /* after flush */
+	kick(d);
+	wait_used(d, 7);
+	assert_int_equal(d->b->stats.merged, 0);
+	assert_int_equal(sub_iocbs, 7);
+	for (unsigned i = 0; i < 7; i++)
+		assert_int_equal(*gp(d, STAT + i, 1), VIRTIO_BLK_S_OK);
+}
+
+/* An error in a merged I/O fails only the request that owns the bad sector. */
+static void test_merge_error_split(void **state)
+{
+	struct drv *d = *state;
+
+	merge_start(d);
+	fail_at = 8 * 512 + 100; /* inside request 1 */
+	for (unsigned i = 0; i < 4; i++)
+		req(d, i, VIRTIO_BLK_T_IN, i * 8, DATA + i * 0x3000, 4096, true);
+	kick(d);
+	wait_used(d, 4);
+	assert_int_equal(d->b->stats.merged, 3);
+	assert_int_equal(d->b->stats.split, 1);
+	assert_int_equal(sub_iocbs, 1 + 4); /* the merged I/O, then one each */
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(*gp(d, STAT + i, 1),
+				 i == 1 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
+		assert_int_equal(used_len_of(d, (uint16_t)i), i == 1 ? 1 : 4097);
+	}
+	assert_int_equal(d->b->stats.errors, 1);
+	assert_int_equal(d->b->stats.bytes_read, 3 * 4096);
+	assert_int_equal(d->b->busy, 0);
+}
+
+/* Reset with a merged I/O waiting to be submitted puts back every request. */
+static void test_merge_reset(void **state)
+{
+	struct drv *d = *state;
+
+	merge_start(d);
+	d->b->submit = eagain_submit;
+	for (unsigned i = 0; i < 4; i++)
+		req(d, i, VIRTIO_BLK_T_IN, i * 8, DATA + i * 0x3000, 4096, true);
+	kick(d);
+	assert_int_equal(d->b->busy, 4);
+	assert_int_equal(d->b->stats.merged, 3);
+	wr(d, VIRTIO_MMIO_STATUS, 0);
+	assert_int_equal(d->b->busy, 0);
+	assert_null(d->b->pend_head);
+	assert_int_equal(d->used->idx, 0);
+}
+
 /* 8 at the device level: reset waits for in-flight I/O and forgets it. */
 static void test_reset_drains(void **state)
 {
@@ -978,6 +1137,11 @@ int main(void)
 		T(test_submit_eagain),
 		T(test_flood),
 		T(test_reset_drains),
+		T(test_merge_adjacent_reads),
+		T(test_merge_adjacent_writes),
+		T(test_merge_only_adjacent),
+		T(test_merge_error_split),
+		T(test_merge_reset),
 		T(test_open_errors),
 		T(test_stats_print),
 	};
