@@ -85,11 +85,12 @@ e2e: build/vmm firmware guest $(HOST_TOOLS) | $(call deps,check)
 bench: build/vmm firmware $(HOST_TOOLS) | $(call deps,bench)
 	@scripts/bench.sh
 
+FORMAT_SRCS = $(SRCS) $(wildcard vmm/*.h devices/*.h tests/unit/*.[ch] tests/tools/*.c tests/fuzz/*.c)
 format:
-	clang-format -i $(SRCS) $(wildcard vmm/*.h devices/*.h tests/unit/*.c)
+	clang-format -i $(FORMAT_SRCS)
 
 format-check:
-	clang-format --dry-run --Werror $(SRCS) $(wildcard vmm/*.h devices/*.h)
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 clean:
 	rm -rf build/obj build/san build/tests build/vmm build/guest-firmware

@@ -61,4 +61,5 @@ static void mmio_write(void *dev, uint64_t off, const void *data, uint32_t len)
 }
 
 const struct bus_ops benchdev_pio_ops = {.read = pio_read, .write = pio_write};
-const struct bus_ops benchdev_mmio_ops = {.read = mmio_read, .write = mmio_write};
+const struct bus_ops benchdev_mmio_ops = {.read = mmio_read,
+					  .write = mmio_write};

@@ -19,12 +19,12 @@
 
 #include "bus.h"
 
-#define BENCHDEV_ID 0x48434e42u /* "BNCH" little-endian */
-#define BENCHDEV_PIO_DATA 0
-#define BENCHDEV_PIO_NOTIFY 4
-#define BENCHDEV_MMIO_ID 0x000
+#define BENCHDEV_ID	      0x48434e42u /* "BNCH" little-endian */
+#define BENCHDEV_PIO_DATA     0
+#define BENCHDEV_PIO_NOTIFY   4
+#define BENCHDEV_MMIO_ID      0x000
 #define BENCHDEV_MMIO_SCRATCH 0x008
-#define BENCHDEV_MMIO_NOTIFY 0x100
+#define BENCHDEV_MMIO_NOTIFY  0x100
 
 struct benchdev {
 	uint32_t scratch;

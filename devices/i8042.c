@@ -22,7 +22,8 @@ static void cmd_read(void *dev, uint64_t off, void *data, uint32_t len)
 {
 	(void)dev;
 	(void)off;
-	memset(data, 0, len); /* status: output buffer empty, input buffer empty */
+	memset(data, 0,
+	       len); /* status: output buffer empty, input buffer empty */
 }
 
 static void cmd_write(void *dev, uint64_t off, const void *data, uint32_t len)

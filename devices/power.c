@@ -24,7 +24,8 @@ static void debug_exit_write(void *dev, uint64_t off, const void *data,
 	struct power *p = dev;
 
 	if (off == 0)
-		p->event(p->opaque, POWER_DEBUG_EXIT, value_of(data, len) & 0xff);
+		p->event(p->opaque, POWER_DEBUG_EXIT,
+			 value_of(data, len) & 0xff);
 }
 
 static void acpi_sleep_write(void *dev, uint64_t off, const void *data,
@@ -57,6 +58,9 @@ static void pvpanic_write(void *dev, uint64_t off, const void *data,
 		p->event(p->opaque, POWER_PANIC, value_of(data, len));
 }
 
-const struct bus_ops debug_exit_ops = {.read = read_zero, .write = debug_exit_write};
-const struct bus_ops acpi_sleep_ops = {.read = read_zero, .write = acpi_sleep_write};
-const struct bus_ops pvpanic_ops = {.read = pvpanic_read, .write = pvpanic_write};
+const struct bus_ops debug_exit_ops = {.read = read_zero,
+				       .write = debug_exit_write};
+const struct bus_ops acpi_sleep_ops = {.read = read_zero,
+				       .write = acpi_sleep_write};
+const struct bus_ops pvpanic_ops = {.read = pvpanic_read,
+				    .write = pvpanic_write};

@@ -19,9 +19,9 @@ struct power {
 	void *opaque;
 };
 
-#define ACPI_SLP_TYP_S5 5
-#define ACPI_SLP_EN (1u << 5)
-#define PVPANIC_PANICKED (1u << 0)
+#define ACPI_SLP_TYP_S5	     5
+#define ACPI_SLP_EN	     (1u << 5)
+#define PVPANIC_PANICKED     (1u << 0)
 #define PVPANIC_CRASH_LOADED (1u << 1)
 
 extern const struct bus_ops debug_exit_ops; /* 4 ports */

@@ -18,47 +18,47 @@ enum {
 
 #define IER_ERBFI 0x01
 #define IER_ETBEI 0x02
-#define IER_ELSI 0x04
+#define IER_ELSI  0x04
 #define IER_EDSSI 0x08
-#define IER_MASK 0x0f
+#define IER_MASK  0x0f
 
 #define IIR_NONE 0x01
-#define IIR_MSI 0x00
+#define IIR_MSI	 0x00
 #define IIR_THRI 0x02
-#define IIR_RDI 0x04
+#define IIR_RDI	 0x04
 #define IIR_RLSI 0x06
-#define IIR_CTI 0x0c
+#define IIR_CTI	 0x0c
 #define IIR_FIFO 0xc0
 
-#define FCR_ENABLE 0x01
+#define FCR_ENABLE   0x01
 #define FCR_CLEAR_RX 0x02
 #define FCR_CLEAR_TX 0x04
-#define FCR_TRIGGER 0xc0
-#define FCR_KEEP 0xc9 /* enable, DMA mode, trigger level */
+#define FCR_TRIGGER  0xc0
+#define FCR_KEEP     0xc9 /* enable, DMA mode, trigger level */
 
 #define LCR_DLAB 0x80
 
-#define MCR_DTR 0x01
-#define MCR_RTS 0x02
+#define MCR_DTR	 0x01
+#define MCR_RTS	 0x02
 #define MCR_OUT1 0x04
 #define MCR_OUT2 0x08
 #define MCR_LOOP 0x10
 #define MCR_MASK 0x1f
 
-#define LSR_DR 0x01
-#define LSR_OE 0x02
+#define LSR_DR	 0x01
+#define LSR_OE	 0x02
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 
-#define MSR_DCTS 0x01
-#define MSR_DDSR 0x02
-#define MSR_TERI 0x04
-#define MSR_DDCD 0x08
+#define MSR_DCTS  0x01
+#define MSR_DDSR  0x02
+#define MSR_TERI  0x04
+#define MSR_DDCD  0x08
 #define MSR_DELTA 0x0f
-#define MSR_CTS 0x10
-#define MSR_DSR 0x20
-#define MSR_RI 0x40
-#define MSR_DCD 0x80
+#define MSR_CTS	  0x10
+#define MSR_DSR	  0x20
+#define MSR_RI	  0x40
+#define MSR_DCD	  0x80
 
 static int serial_fifo_on(const struct serial *s)
 {
@@ -320,8 +320,8 @@ static void serial_bus_write(void *dev, uint64_t offset, const void *data,
 }
 
 const struct bus_ops serial_bus_ops = {
-	.read = serial_bus_read,
-	.write = serial_bus_write,
+    .read = serial_bus_read,
+    .write = serial_bus_write,
 };
 
 void serial_init(struct serial *s, const struct serial_ops *ops, void *opaque)

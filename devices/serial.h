@@ -58,8 +58,8 @@
 #include "bus.h"
 
 #define SERIAL_COM1_BASE 0x3f8
-#define SERIAL_COM1_IRQ 4
-#define SERIAL_NR_PORTS 8
+#define SERIAL_COM1_IRQ	 4
+#define SERIAL_NR_PORTS	 8
 #define SERIAL_FIFO_SIZE 16
 
 struct serial_ops {

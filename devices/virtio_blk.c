@@ -27,7 +27,7 @@
 
 #include "../vmm/util.h"
 
-#define SECTOR VIRTIO_BLK_SECTOR_SIZE
+#define SECTOR	  VIRTIO_BLK_SECTOR_SIZE
 #define DIO_ALIGN 512
 
 /* ---- request helpers ---- */
@@ -165,8 +165,8 @@ static bool req_prep_rw(struct virtio_blk *b, struct virtio_blk_req *r,
 
 	r->off = (uint64_t)off;
 	if (write)
-		aligned = req_build_iov(r, false, sizeof(struct virtio_blk_outhdr),
-					r->len);
+		aligned = req_build_iov(
+		    r, false, sizeof(struct virtio_blk_outhdr), r->len);
 	else
 		aligned = req_build_iov(r, true, 0, r->len);
 
@@ -271,8 +271,10 @@ static uint8_t req_discard(struct virtio_blk *b, struct virtio_blk_req *r)
 {
 	bool zero = r->type == VIRTIO_BLK_T_WRITE_ZEROES;
 	uint64_t hdr = sizeof(struct virtio_blk_outhdr);
-	uint64_t nseg = (r->elem.out_len - hdr) / sizeof(struct virtio_blk_discard_wz);
-	uint32_t max_seg = zero ? b->cfg.max_write_zeroes_seg : b->cfg.max_discard_seg;
+	uint64_t nseg =
+	    (r->elem.out_len - hdr) / sizeof(struct virtio_blk_discard_wz);
+	uint32_t max_seg =
+	    zero ? b->cfg.max_write_zeroes_seg : b->cfg.max_discard_seg;
 
 	if ((r->elem.out_len - hdr) % sizeof(struct virtio_blk_discard_wz) ||
 	    !nseg || nseg > max_seg)
@@ -282,7 +284,8 @@ static uint8_t req_discard(struct virtio_blk *b, struct virtio_blk_req *r)
 		uint64_t end;
 		int mode, ret;
 
-		vq_elem_read(&r->elem, false, hdr + i * sizeof(d), &d, sizeof(d));
+		vq_elem_read(&r->elem, false, hdr + i * sizeof(d), &d,
+			     sizeof(d));
 		if (d.flags & ~(uint32_t)VIRTIO_BLK_WZ_F_UNMAP)
 			return VIRTIO_BLK_S_UNSUPP;
 		if (!zero && (d.flags & VIRTIO_BLK_WZ_F_UNMAP))
@@ -298,15 +301,18 @@ static uint8_t req_discard(struct virtio_blk *b, struct virtio_blk_req *r)
 		 * hole reads back as zeros too, so it is the fallback.
 		 */
 		mode = FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE;
-		if (zero && b->can_zero_range && !(d.flags & VIRTIO_BLK_WZ_F_UNMAP))
+		if (zero && b->can_zero_range &&
+		    !(d.flags & VIRTIO_BLK_WZ_F_UNMAP))
 			mode = FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE;
 		ret = fallocate(b->fd, mode, (off_t)(d.sector * SECTOR),
 				(off_t)((uint64_t)d.num_sectors * SECTOR));
-		if (ret < 0 && errno == EOPNOTSUPP && (mode & FALLOC_FL_ZERO_RANGE)) {
+		if (ret < 0 && errno == EOPNOTSUPP &&
+		    (mode & FALLOC_FL_ZERO_RANGE)) {
 			b->can_zero_range = false;
-			ret = fallocate(b->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
-					(off_t)(d.sector * SECTOR),
-					(off_t)((uint64_t)d.num_sectors * SECTOR));
+			ret = fallocate(
+			    b->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+			    (off_t)(d.sector * SECTOR),
+			    (off_t)((uint64_t)d.num_sectors * SECTOR));
 		}
 		if (ret < 0)
 			return VIRTIO_BLK_S_IOERR;
@@ -367,7 +373,8 @@ static void req_start(struct virtio_blk *b, struct virtio_blk_req *r)
 			r->len = e->out_len - sizeof(hdr);
 		}
 		if (r->len % SECTOR ||
-		    __builtin_add_overflow(hdr.sector, r->len / SECTOR, &end_sector) ||
+		    __builtin_add_overflow(hdr.sector, r->len / SECTOR,
+					   &end_sector) ||
 		    end_sector > b->capacity)
 			goto done;
 		if (!r->len) {
@@ -399,9 +406,10 @@ static void req_start(struct virtio_blk *b, struct virtio_blk_req *r)
 			b->stats.discards++;
 		else
 			b->stats.write_zeroes++;
-		if (!virtio_mmio_has_feature(&b->mmio, hdr.type == VIRTIO_BLK_T_DISCARD ?
-							       VIRTIO_BLK_F_DISCARD :
-							       VIRTIO_BLK_F_WRITE_ZEROES)) {
+		if (!virtio_mmio_has_feature(&b->mmio,
+					     hdr.type == VIRTIO_BLK_T_DISCARD
+						 ? VIRTIO_BLK_F_DISCARD
+						 : VIRTIO_BLK_F_WRITE_ZEROES)) {
 			st = VIRTIO_BLK_S_UNSUPP;
 			goto done;
 		}
@@ -495,8 +503,10 @@ static void blk_submit(struct virtio_blk *b)
 		r = b->pend_head;
 		if (r->type == VIRTIO_BLK_T_FLUSH && !b->aio_fsync) {
 			pend_pop(b);
-			req_done(b, r, fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR :
-							  VIRTIO_BLK_S_OK, 1);
+			req_done(b, r,
+				 fdatasync(b->fd) ? VIRTIO_BLK_S_IOERR
+						  : VIRTIO_BLK_S_OK,
+				 1);
 			continue;
 		}
 		ret = b->submit(b->ctx, n, batch);
@@ -507,8 +517,9 @@ static void blk_submit(struct virtio_blk *b)
 		}
 		if (ret < 0) {
 			if (r->type == VIRTIO_BLK_T_FLUSH && ret == -EINVAL) {
-				pr_warn("virtio-blk %s: no aio fsync, using fdatasync()",
-					b->path);
+				pr_warn(
+				    "virtio-blk %s: no aio fsync, using fdatasync()",
+				    b->path);
 				b->aio_fsync = false;
 				continue;
 			}
@@ -663,9 +674,9 @@ static void blk_reset(void *dev)
 }
 
 static const struct virtio_dev_ops blk_ops = {
-	.activate = blk_activate,
-	.notify = blk_notify,
-	.reset = blk_reset,
+    .activate = blk_activate,
+    .notify = blk_notify,
+    .reset = blk_reset,
 };
 
 /* ---- set-up ---- */
@@ -688,10 +699,11 @@ static int blk_open(struct virtio_blk *b, const struct disk_config *dc)
 
 		if (err == -ENOENT)
 			pr_err("disk %s: no such file", dc->path);
-		else if (!dc->readonly && (err == -EACCES || err == -EROFS ||
-					   err == -EPERM))
-			pr_err("disk %s: not writable (add ,ro for a read-only disk): %s",
-			       dc->path, strerror(-err));
+		else if (!dc->readonly &&
+			 (err == -EACCES || err == -EROFS || err == -EPERM))
+			pr_err(
+			    "disk %s: not writable (add ,ro for a read-only disk): %s",
+			    dc->path, strerror(-err));
 		else
 			pr_err("disk %s: %s", dc->path, strerror(-err));
 		return err;
@@ -704,7 +716,8 @@ static int blk_open(struct virtio_blk *b, const struct disk_config *dc)
 		size = (uint64_t)st.st_size;
 	} else if (S_ISBLK(st.st_mode)) {
 		if (ioctl(b->fd, BLKGETSIZE64, &size) < 0) {
-			pr_err("disk %s: BLKGETSIZE64: %s", dc->path, strerror(errno));
+			pr_err("disk %s: BLKGETSIZE64: %s", dc->path,
+			       strerror(errno));
 			return -errno;
 		}
 	} else {
@@ -725,14 +738,16 @@ static int blk_open(struct virtio_blk *b, const struct disk_config *dc)
 	if (b->direct && size >= SECTOR) {
 		if (posix_memalign(&probe, 4096, 2 * SECTOR))
 			return -ENOMEM;
-		if (pread(b->fd, (uint8_t *)probe + SECTOR, SECTOR, SECTOR) < 0 &&
+		if (pread(b->fd, (uint8_t *)probe + SECTOR, SECTOR, SECTOR) <
+			0 &&
 		    errno == EINVAL) {
 			int fl = fcntl(b->fd, F_GETFL);
 
-			if (fl < 0 || fcntl(b->fd, F_SETFL, fl & ~O_DIRECT) < 0) {
+			if (fl < 0 ||
+			    fcntl(b->fd, F_SETFL, fl & ~O_DIRECT) < 0) {
 				free(probe);
-				pr_err("disk %s: cannot drop O_DIRECT: %s", dc->path,
-				       strerror(errno));
+				pr_err("disk %s: cannot drop O_DIRECT: %s",
+				       dc->path, strerror(errno));
 				return -errno;
 			}
 			b->direct = false;
@@ -745,8 +760,9 @@ static int blk_open(struct virtio_blk *b, const struct disk_config *dc)
 
 	/* Probe hole punching past EOF: it changes nothing there. */
 	if (!dc->readonly && S_ISREG(st.st_mode)) {
-		b->can_punch = !fallocate(b->fd, FALLOC_FL_KEEP_SIZE |
-					  FALLOC_FL_PUNCH_HOLE, (off_t)size, SECTOR);
+		b->can_punch = !fallocate(
+		    b->fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE,
+		    (off_t)size, SECTOR);
 		b->can_zero_range = b->can_punch; /* tried first, falls back */
 	}
 	return 0;
@@ -775,7 +791,8 @@ int virtio_blk_create(struct virtio_blk **out, const struct guest_mem *gm,
 	b->aio_fsync = true;
 	snprintf(b->path, sizeof(b->path), "%s", dc->path);
 	if (dc->serial)
-		memcpy(b->serial, dc->serial, strnlen(dc->serial, sizeof(b->serial)));
+		memcpy(b->serial, dc->serial,
+		       strnlen(dc->serial, sizeof(b->serial)));
 	else
 		snprintf(b->serial, sizeof(b->serial), "vmm-disk-%u", index);
 
@@ -825,7 +842,8 @@ int virtio_blk_create(struct virtio_blk **out, const struct guest_mem *gm,
 		b->cfg.max_discard_sectors = VIRTIO_BLK_MAX_DISCARD_SECTORS;
 		b->cfg.max_discard_seg = 1;
 		b->cfg.discard_sector_alignment = 1;
-		b->cfg.max_write_zeroes_sectors = VIRTIO_BLK_MAX_DISCARD_SECTORS;
+		b->cfg.max_write_zeroes_sectors =
+		    VIRTIO_BLK_MAX_DISCARD_SECTORS;
 		b->cfg.max_write_zeroes_seg = 1;
 		b->cfg.write_zeroes_may_unmap = 1;
 	}
@@ -871,16 +889,22 @@ void virtio_blk_print_stats(void *opaque, FILE *out)
 	fprintf(out, "virtio-blk %s%s\n", b->path, b->readonly ? " (ro)" : "");
 	fprintf(out, "  %-14s %12s\n", "request", "count");
 	fprintf(out, "  %-14s %12llu\n", "read", (unsigned long long)s->reads);
-	fprintf(out, "  %-14s %12llu\n", "write", (unsigned long long)s->writes);
-	fprintf(out, "  %-14s %12llu\n", "flush", (unsigned long long)s->flushes);
-	fprintf(out, "  %-14s %12llu\n", "get-id", (unsigned long long)s->get_ids);
-	fprintf(out, "  %-14s %12llu\n", "discard", (unsigned long long)s->discards);
+	fprintf(out, "  %-14s %12llu\n", "write",
+		(unsigned long long)s->writes);
+	fprintf(out, "  %-14s %12llu\n", "flush",
+		(unsigned long long)s->flushes);
+	fprintf(out, "  %-14s %12llu\n", "get-id",
+		(unsigned long long)s->get_ids);
+	fprintf(out, "  %-14s %12llu\n", "discard",
+		(unsigned long long)s->discards);
 	fprintf(out, "  %-14s %12llu\n", "write-zeroes",
 		(unsigned long long)s->write_zeroes);
 	fprintf(out, "  %-14s %12llu\n", "unsupported",
 		(unsigned long long)s->unsupported);
-	fprintf(out, "  %-14s %12llu\n", "errors", (unsigned long long)s->errors);
-	fprintf(out, "  %-14s %12llu\n", "rejected", (unsigned long long)s->rejected);
+	fprintf(out, "  %-14s %12llu\n", "errors",
+		(unsigned long long)s->errors);
+	fprintf(out, "  %-14s %12llu\n", "rejected",
+		(unsigned long long)s->rejected);
 	fprintf(out, "  %-14s %12llu\n", "needs-reset",
 		(unsigned long long)b->mmio.needs_reset_events);
 	fprintf(out, "  %-14s %12llu\n", "bytes read",

@@ -71,8 +71,9 @@ void virtio_mmio_set_needs_reset(struct virtio_mmio *t)
 	t->live = false;
 	/* A guest can repeat this at will: log the first few only. */
 	if (++t->needs_reset_events <= 10)
-		pr_warn("virtio device %u: guest broke the protocol, needs reset",
-			t->device_id);
+		pr_warn(
+		    "virtio device %u: guest broke the protocol, needs reset",
+		    t->device_id);
 	/* The driver learns about NEEDS_RESET through a config interrupt. */
 	if (t->status & VIRTIO_STATUS_DRIVER_OK)
 		vmmio_raise(t, VIRTIO_MMIO_INT_CONFIG);
@@ -109,13 +110,14 @@ static int vmmio_activate(struct virtio_mmio *t)
 			       q->driver, q->device, t->driver_features);
 		if (err) {
 			if (t->needs_reset_events < 10)
-					pr_warn("virtio device %u: queue %u rejected (num %u, "
-					"desc 0x%llx avail 0x%llx used 0x%llx): %s",
-					t->device_id, i, q->num,
-					(unsigned long long)q->desc,
-					(unsigned long long)q->driver,
-					(unsigned long long)q->device,
-					strerror(-err));
+				pr_warn(
+				    "virtio device %u: queue %u rejected (num %u, "
+				    "desc 0x%llx avail 0x%llx used 0x%llx): %s",
+				    t->device_id, i, q->num,
+				    (unsigned long long)q->desc,
+				    (unsigned long long)q->driver,
+				    (unsigned long long)q->device,
+				    strerror(-err));
 			return err;
 		}
 	}
@@ -146,8 +148,10 @@ static void vmmio_write_status(struct virtio_mmio *t, uint32_t v)
 	}
 	v &= 0xff;
 	/* The driver cannot clear NEEDS_RESET except by a reset. */
-	v = (v & ~VIRTIO_STATUS_NEEDS_RESET) | (old & VIRTIO_STATUS_NEEDS_RESET);
-	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
+	v = (v & ~VIRTIO_STATUS_NEEDS_RESET) |
+	    (old & VIRTIO_STATUS_NEEDS_RESET);
+	if ((v & VIRTIO_STATUS_FEATURES_OK) &&
+	    !(old & VIRTIO_STATUS_FEATURES_OK) &&
 	    !(t->driver_features & VIRTIO_BIT(VIRTIO_F_VERSION_1)))
 		v &= ~VIRTIO_STATUS_FEATURES_OK; /* legacy drivers: refused */
 	t->status = v;
@@ -239,7 +243,8 @@ static void vmmio_reg_write(struct virtio_mmio *t, uint64_t off, uint32_t v)
 		break;
 	case VIRTIO_MMIO_DRIVER_FEATURES:
 		/* Only during negotiation; never more than offered. */
-		if (t->drv_feat_sel > 1 || (t->status & VIRTIO_STATUS_FEATURES_OK))
+		if (t->drv_feat_sel > 1 ||
+		    (t->status & VIRTIO_STATUS_FEATURES_OK))
 			break;
 		if (t->drv_feat_sel == 0)
 			set_lo(&t->driver_features, v);
@@ -357,6 +362,6 @@ static void bus_write_cb(void *dev, uint64_t off, const void *data,
 }
 
 const struct bus_ops virtio_mmio_bus_ops = {
-	.read = bus_read_cb,
-	.write = bus_write_cb,
+    .read = bus_read_cb,
+    .write = bus_write_cb,
 };

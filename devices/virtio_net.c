@@ -29,9 +29,11 @@
 
 #include "../vmm/util.h"
 
-_Static_assert(VIRTIO_NET_TUN_F_CSUM == TUN_F_CSUM && VIRTIO_NET_TUN_F_TSO4 ==
-	       TUN_F_TSO4 && VIRTIO_NET_TUN_F_TSO6 == TUN_F_TSO6 &&
-	       VIRTIO_NET_TUN_F_UFO == TUN_F_UFO, "TUN_F_* values");
+_Static_assert(VIRTIO_NET_TUN_F_CSUM == TUN_F_CSUM &&
+		   VIRTIO_NET_TUN_F_TSO4 == TUN_F_TSO4 &&
+		   VIRTIO_NET_TUN_F_TSO6 == TUN_F_TSO6 &&
+		   VIRTIO_NET_TUN_F_UFO == TUN_F_UFO,
+	       "TUN_F_* values");
 
 static bool has(const struct virtio_net *n, unsigned bit)
 {
@@ -56,7 +58,8 @@ static void net_broken(struct virtio_net *n)
 static bool tx_hdr_ok(const struct virtio_net *n,
 		      const struct virtio_net_hdr_v1 *h)
 {
-	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !has(n, VIRTIO_NET_F_CSUM))
+	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    !has(n, VIRTIO_NET_F_CSUM))
 		return false;
 	switch (h->gso_type) {
 	case VIRTIO_NET_HDR_GSO_NONE:
@@ -248,7 +251,8 @@ static int rx_deliver(struct virtio_net *n)
 			return -1;
 		}
 		if (!r) {
-			vq_unpop(vq, nbuf); /* nothing published: try again later */
+			vq_unpop(vq,
+				 nbuf); /* nothing published: try again later */
 			return 0;
 		}
 		if (!nbuf && e->in_len < VIRTIO_NET_HDR_LEN) {
@@ -264,7 +268,8 @@ static int rx_deliver(struct virtio_net *n)
 		off += chunk;
 	}
 	h->num_buffers = nbuf;
-	vq_elem_write(&n->first, offsetof(struct virtio_net_hdr_v1, num_buffers),
+	vq_elem_write(&n->first,
+		      offsetof(struct virtio_net_hdr_v1, num_buffers),
 		      &h->num_buffers, sizeof(h->num_buffers));
 	vq_push_many(vq, n->used, nbuf);
 delivered:
@@ -287,7 +292,8 @@ static int rx_read(struct virtio_net *n)
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
 		/* A level-triggered error would spin: stop reading for good. */
-		pr_err("%s: tap read: %s; receiving stops", n->name, strerror(errno));
+		pr_err("%s: tap read: %s; receiving stops", n->name,
+		       strerror(errno));
 		n->stats.rx_errors++;
 		n->rx_failed = true;
 		return 0;
@@ -354,8 +360,8 @@ static uint32_t net_events(const struct virtio_net *n)
 {
 	uint32_t ev = 0;
 
-	if (n->mmio.live && n->mmio.vq[VIRTIO_NET_RXQ].ready && !n->rx_wait_bufs &&
-	    !n->rx_failed)
+	if (n->mmio.live && n->mmio.vq[VIRTIO_NET_RXQ].ready &&
+	    !n->rx_wait_bufs && !n->rx_failed)
 		ev |= EPOLLIN;
 	if (n->mmio.live && n->tx_wait_write)
 		ev |= EPOLLOUT;
@@ -432,7 +438,8 @@ static int net_activate(void *dev)
 	/* Tell the tap what the guest accepts, before any frame is read. */
 	err = n->set_offload(n->fd, f);
 	if (err) {
-		pr_warn("%s: TUNSETOFFLOAD 0x%x: %s", n->name, f, strerror(-err));
+		pr_warn("%s: TUNSETOFFLOAD 0x%x: %s", n->name, f,
+			strerror(-err));
 		return err;
 	}
 	n->offload = f;
@@ -464,9 +471,9 @@ static void net_reset(void *dev)
 }
 
 static const struct virtio_dev_ops net_ops = {
-	.activate = net_activate,
-	.notify = net_notify,
-	.reset = net_reset,
+    .activate = net_activate,
+    .notify = net_notify,
+    .reset = net_reset,
 };
 
 /* ---- set-up ---- */
@@ -492,10 +499,10 @@ int virtio_net_create(struct virtio_net **out, const struct guest_mem *gm,
 		unsigned tun;
 		uint64_t feat;
 	} probe[] = {
-		{VIRTIO_NET_TUN_F_CSUM, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)},
-		{VIRTIO_NET_TUN_F_TSO4, VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4)},
-		{VIRTIO_NET_TUN_F_TSO6, VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6)},
-		{VIRTIO_NET_TUN_F_UFO, VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO)},
+	    {VIRTIO_NET_TUN_F_CSUM, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM)},
+	    {VIRTIO_NET_TUN_F_TSO4, VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4)},
+	    {VIRTIO_NET_TUN_F_TSO6, VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6)},
+	    {VIRTIO_NET_TUN_F_UFO, VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO)},
 	};
 	const uint64_t guest_off = VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
 				   VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |
@@ -515,7 +522,8 @@ int virtio_net_create(struct virtio_net **out, const struct guest_mem *gm,
 	n->wake = p->wake;
 	n->wake_opaque = p->wake_opaque;
 	n->set_offload = p->set_offload ? p->set_offload : tun_set_offload;
-	snprintf(n->name, sizeof(n->name), "%s", p->name ? p->name : "virtio-net");
+	snprintf(n->name, sizeof(n->name), "%s",
+		 p->name ? p->name : "virtio-net");
 	n->rxbuf = malloc(VIRTIO_NET_RXBUF);
 	if (!n->rxbuf) {
 		err = -ENOMEM;
@@ -580,9 +588,10 @@ void virtio_net_destroy(struct virtio_net *n)
 static void print_dir(FILE *out, const char *dir,
 		      const struct virtio_net_dir_stats *d, const char *why)
 {
-	fprintf(out, "  %s  packets %10llu  bytes %12llu  dropped %8llu%s\n", dir,
-		(unsigned long long)d->packets, (unsigned long long)d->bytes,
-		(unsigned long long)d->dropped, why);
+	fprintf(out, "  %s  packets %10llu  bytes %12llu  dropped %8llu%s\n",
+		dir, (unsigned long long)d->packets,
+		(unsigned long long)d->bytes, (unsigned long long)d->dropped,
+		why);
 }
 
 void virtio_net_print_stats(void *opaque, FILE *out)
@@ -593,20 +602,22 @@ void virtio_net_print_stats(void *opaque, FILE *out)
 	char rx[160] = "", tx[160] = "";
 
 	if (s->rx.dropped || s->rx_no_buffers)
-		snprintf(rx, sizeof(rx),
-			 "  (too-small %llu, too-big %llu, bad %llu, no-buffer waits %llu)",
-			 (unsigned long long)s->rx_too_small,
-			 (unsigned long long)s->rx_truncated,
-			 (unsigned long long)s->rx_errors,
-			 (unsigned long long)s->rx_no_buffers);
+		snprintf(
+		    rx, sizeof(rx),
+		    "  (too-small %llu, too-big %llu, bad %llu, no-buffer waits %llu)",
+		    (unsigned long long)s->rx_too_small,
+		    (unsigned long long)s->rx_truncated,
+		    (unsigned long long)s->rx_errors,
+		    (unsigned long long)s->rx_no_buffers);
 	if (s->tx.dropped || s->tx_eagain)
-		snprintf(tx, sizeof(tx),
-			 "  (too-small %llu, too-big %llu, bad %llu, EAGAIN waits %llu)",
-			 (unsigned long long)s->tx_too_small,
-			 (unsigned long long)s->tx_too_big,
-			 (unsigned long long)(s->tx_bad_chain + s->tx_bad_offload +
-					      s->tx_errors),
-			 (unsigned long long)s->tx_eagain);
+		snprintf(
+		    tx, sizeof(tx),
+		    "  (too-small %llu, too-big %llu, bad %llu, EAGAIN waits %llu)",
+		    (unsigned long long)s->tx_too_small,
+		    (unsigned long long)s->tx_too_big,
+		    (unsigned long long)(s->tx_bad_chain + s->tx_bad_offload +
+					 s->tx_errors),
+		    (unsigned long long)s->tx_eagain);
 	fprintf(out, "%s %02x:%02x:%02x:%02x:%02x:%02x\n", n->name, m[0], m[1],
 		m[2], m[3], m[4], m[5]);
 	print_dir(out, "rx", &s->rx, rx);

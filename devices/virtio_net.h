@@ -27,29 +27,29 @@
 #include "virtqueue.h"
 
 /* Feature bits (virtio 1.2, 5.1.3). */
-#define VIRTIO_NET_F_CSUM 0
+#define VIRTIO_NET_F_CSUM	0
 #define VIRTIO_NET_F_GUEST_CSUM 1
-#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_MAC	5
 #define VIRTIO_NET_F_GUEST_TSO4 7
 #define VIRTIO_NET_F_GUEST_TSO6 8
-#define VIRTIO_NET_F_GUEST_ECN 9
-#define VIRTIO_NET_F_GUEST_UFO 10
-#define VIRTIO_NET_F_HOST_TSO4 11
-#define VIRTIO_NET_F_HOST_TSO6 12
-#define VIRTIO_NET_F_HOST_ECN 13
-#define VIRTIO_NET_F_HOST_UFO 14
-#define VIRTIO_NET_F_MRG_RXBUF 15
-#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_GUEST_ECN	9
+#define VIRTIO_NET_F_GUEST_UFO	10
+#define VIRTIO_NET_F_HOST_TSO4	11
+#define VIRTIO_NET_F_HOST_TSO6	12
+#define VIRTIO_NET_F_HOST_ECN	13
+#define VIRTIO_NET_F_HOST_UFO	14
+#define VIRTIO_NET_F_MRG_RXBUF	15
+#define VIRTIO_NET_F_STATUS	16
 
 #define VIRTIO_NET_S_LINK_UP 1
 
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
-#define VIRTIO_NET_HDR_GSO_NONE 0
-#define VIRTIO_NET_HDR_GSO_TCPV4 1
-#define VIRTIO_NET_HDR_GSO_UDP 3
-#define VIRTIO_NET_HDR_GSO_TCPV6 4
-#define VIRTIO_NET_HDR_GSO_ECN 0x80
+#define VIRTIO_NET_HDR_GSO_NONE	    0
+#define VIRTIO_NET_HDR_GSO_TCPV4    1
+#define VIRTIO_NET_HDR_GSO_UDP	    3
+#define VIRTIO_NET_HDR_GSO_TCPV6    4
+#define VIRTIO_NET_HDR_GSO_ECN	    0x80
 
 struct virtio_net_hdr_v1 {
 	uint8_t flags;
@@ -69,9 +69,9 @@ struct virtio_net_config {
 _Static_assert(sizeof(struct virtio_net_hdr_v1) == 12, "net header layout");
 _Static_assert(sizeof(struct virtio_net_config) == 8, "net config layout");
 
-#define VIRTIO_NET_HDR_LEN 12u
-#define VIRTIO_NET_RXQ 0
-#define VIRTIO_NET_TXQ 1
+#define VIRTIO_NET_HDR_LEN   12u
+#define VIRTIO_NET_RXQ	     0
+#define VIRTIO_NET_TXQ	     1
 #define VIRTIO_NET_QUEUE_MAX 256
 /*
  * Largest TX chain (header + frame) we pass on: a 64 KiB GSO frame plus
@@ -85,18 +85,21 @@ _Static_assert(sizeof(struct virtio_net_config) == 8, "net config layout");
 
 /* What the guest may negotiate: only what is implemented. */
 #define VIRTIO_NET_FEATURES                                                    \
-	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |           \
-	 VIRTIO_BIT(VIRTIO_NET_F_STATUS) | VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) |    \
-	 VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |     \
-	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | \
-	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |  \
+	(VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_NET_F_MAC) |       \
+	 VIRTIO_BIT(VIRTIO_NET_F_STATUS) |                                     \
+	 VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |  \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |                                 \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |                                 \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) |                                 \
+	 VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO) |                                  \
+	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |                                  \
 	 VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO6))
 
 /* TUNSETOFFLOAD bits, as in <linux/if_tun.h>. */
 #define VIRTIO_NET_TUN_F_CSUM 0x01
 #define VIRTIO_NET_TUN_F_TSO4 0x02
 #define VIRTIO_NET_TUN_F_TSO6 0x04
-#define VIRTIO_NET_TUN_F_UFO 0x10
+#define VIRTIO_NET_TUN_F_UFO  0x10
 
 struct virtio_net_dir_stats {
 	uint64_t packets, bytes, dropped;
@@ -105,16 +108,17 @@ struct virtio_net_dir_stats {
 struct virtio_net_stats {
 	struct virtio_net_dir_stats rx, tx;
 	/* Reasons behind the drops (tests assert them exactly). */
-	uint64_t tx_too_big;      /* header + frame > VIRTIO_NET_MAX_TX */
-	uint64_t tx_too_small;    /* shorter than the virtio-net header */
-	uint64_t tx_bad_chain;    /* device-writable buffers in a TX chain */
-	uint64_t tx_bad_offload;  /* csum/GSO header the guest did not negotiate */
-	uint64_t tx_errors;       /* the tap refused the frame */
-	uint64_t tx_eagain;       /* waits for writability */
-	uint64_t rx_too_small;    /* guest buffers smaller than the frame */
-	uint64_t rx_truncated;    /* larger than our staging buffer */
-	uint64_t rx_errors;       /* read errors */
-	uint64_t rx_no_buffers;   /* times reading stopped for lack of buffers */
+	uint64_t tx_too_big;   /* header + frame > VIRTIO_NET_MAX_TX */
+	uint64_t tx_too_small; /* shorter than the virtio-net header */
+	uint64_t tx_bad_chain; /* device-writable buffers in a TX chain */
+	uint64_t
+	    tx_bad_offload;    /* csum/GSO header the guest did not negotiate */
+	uint64_t tx_errors;    /* the tap refused the frame */
+	uint64_t tx_eagain;    /* waits for writability */
+	uint64_t rx_too_small; /* guest buffers smaller than the frame */
+	uint64_t rx_truncated; /* larger than our staging buffer */
+	uint64_t rx_errors;    /* read errors */
+	uint64_t rx_no_buffers; /* times reading stopped for lack of buffers */
 };
 
 struct virtio_net {
@@ -129,14 +133,14 @@ struct virtio_net {
 	void *wake_opaque;
 	/* TUNSETOFFLOAD (tests replace it); 0 or -errno. */
 	int (*set_offload)(int fd, unsigned flags);
-	unsigned offload; /* last TUN_F_* flags set */
+	unsigned offload;  /* last TUN_F_* flags set */
 	uint64_t features; /* offered to the guest */
-	bool rx_failed;    /* the tap read failed for good: stop reading */
+	bool rx_failed;	   /* the tap read failed for good: stop reading */
 
 	bool rx_wait_bufs;  /* a frame waits for guest buffers: EPOLLIN off */
 	bool tx_wait_write; /* a TX write hit EAGAIN: EPOLLOUT on */
 	uint32_t rx_len;    /* staged frame length (header included), 0: none */
-	uint8_t *rxbuf;     /* VIRTIO_NET_RXBUF bytes */
+	uint8_t *rxbuf;	    /* VIRTIO_NET_RXBUF bytes */
 
 	struct vq_elem elem;  /* scratch for pops */
 	struct vq_elem first; /* mergeable RX: the chain holding the header */
@@ -146,10 +150,10 @@ struct virtio_net {
 };
 
 struct virtio_net_params {
-	int fd;             /* tap with IFF_VNET_HDR, vnet header size 12 */
+	int fd;		    /* tap with IFF_VNET_HDR, vnet header size 12 */
 	const uint8_t *mac; /* NULL: virtio_net_default_mac(index) */
 	unsigned index;
-	const char *name;   /* for logs and stats: "virtio-net0 (tap0)" */
+	const char *name; /* for logs and stats: "virtio-net0 (tap0)" */
 	void (*irq)(void *opaque);
 	void *irq_opaque;
 	void (*wake)(void *opaque, unsigned q);

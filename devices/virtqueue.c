@@ -132,7 +132,8 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 			 */
 			if (!vq->indirect || in_indirect || count != 1 ||
 			    (d.flags & VRING_DESC_F_NEXT) || !d.len ||
-			    d.len % sizeof(d) || d.len / sizeof(d) > VQ_MAX_SIZE)
+			    d.len % sizeof(d) ||
+			    d.len / sizeof(d) > VQ_MAX_SIZE)
 				return vq_broken(vq);
 			table = gm_ptr(vq->gm, d.addr, d.len);
 			if (!table)
@@ -172,7 +173,8 @@ int vq_pop(struct virtqueue *vq, struct vq_elem *e)
 
 void vq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 {
-	struct vring_used_elem *u = &vq->used->ring[vq->used_idx & (vq->num - 1)];
+	struct vring_used_elem *u =
+	    &vq->used->ring[vq->used_idx & (vq->num - 1)];
 
 	__atomic_store_n(&u->id, head, __ATOMIC_RELAXED);
 	__atomic_store_n(&u->len, len, __ATOMIC_RELAXED);
@@ -186,7 +188,8 @@ void vq_push_many(struct virtqueue *vq, const struct vring_used_elem *el,
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct vring_used_elem *u =
-		    &vq->used->ring[(uint16_t)(vq->used_idx + i) & (vq->num - 1)];
+		    &vq->used
+			 ->ring[(uint16_t)(vq->used_idx + i) & (vq->num - 1)];
 
 		__atomic_store_n(&u->id, el[i].id, __ATOMIC_RELAXED);
 		__atomic_store_n(&u->len, el[i].len, __ATOMIC_RELAXED);
@@ -235,7 +238,8 @@ bool vq_enable_notify(struct virtqueue *vq)
 /* Copy between buf and segments [first, end) of e, after skipping `skip`
  * bytes of them; to_guest picks the direction. Returns bytes copied. */
 static uint64_t elem_copy(const struct vq_elem *e, unsigned first, unsigned end,
-			  uint64_t skip, uint8_t *buf, uint64_t len, bool to_guest)
+			  uint64_t skip, uint8_t *buf, uint64_t len,
+			  bool to_guest)
 {
 	uint64_t done = 0;
 
@@ -269,10 +273,10 @@ uint64_t vq_elem_read(const struct vq_elem *e, bool writable, uint64_t skip,
 	return elem_copy(e, first, end, skip, dst, len, false);
 }
 
-uint64_t vq_elem_write(const struct vq_elem *e, uint64_t skip,
-		       const void *src, uint64_t len)
+uint64_t vq_elem_write(const struct vq_elem *e, uint64_t skip, const void *src,
+		       uint64_t len)
 {
 	/* elem_copy only reads from buf when copying to the guest. */
-	return elem_copy(e, e->nr_out, e->nr_out + e->nr_in, skip, (uint8_t *)src,
-			 len, true);
+	return elem_copy(e, e->nr_out, e->nr_out + e->nr_in, skip,
+			 (uint8_t *)src, len, true);
 }

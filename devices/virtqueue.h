@@ -43,10 +43,10 @@ struct vq_elem {
 
 struct virtqueue {
 	const struct guest_mem *gm;
-	bool ready;     /* vq_setup() succeeded */
-	bool broken;    /* malformed ring seen: device needs reset */
+	bool ready;	/* vq_setup() succeeded */
+	bool broken;	/* malformed ring seen: device needs reset */
 	bool event_idx; /* VIRTIO_RING_F_EVENT_IDX negotiated */
-	bool indirect;  /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
+	bool indirect;	/* VIRTIO_RING_F_INDIRECT_DESC negotiated */
 	uint16_t num;
 	uint16_t last_avail; /* next avail entry to consume */
 	uint16_t used_idx;   /* shadow of used->idx */
@@ -103,7 +103,7 @@ uint16_t vq_avail_pending(const struct virtqueue *vq);
 /* Copy helpers over the segments of an element (skip bytes first). */
 uint64_t vq_elem_read(const struct vq_elem *e, bool writable, uint64_t skip,
 		      void *dst, uint64_t len);
-uint64_t vq_elem_write(const struct vq_elem *e, uint64_t skip,
-		       const void *src, uint64_t len);
+uint64_t vq_elem_write(const struct vq_elem *e, uint64_t skip, const void *src,
+		       uint64_t len);
 
 #endif

@@ -78,15 +78,15 @@ struct acpi_fadt {
 
 _Static_assert(sizeof(struct acpi_fadt) == 276, "FADT revision 6 is 276 bytes");
 
-#define FADT_F_WBINVD (1u << 0)
-#define FADT_F_PWR_BUTTON (1u << 4) /* set: no power button */
-#define FADT_F_SLP_BUTTON (1u << 5) /* set: no sleep button */
-#define FADT_F_RESET_REG_SUP (1u << 10)
+#define FADT_F_WBINVD	       (1u << 0)
+#define FADT_F_PWR_BUTTON      (1u << 4) /* set: no power button */
+#define FADT_F_SLP_BUTTON      (1u << 5) /* set: no sleep button */
+#define FADT_F_RESET_REG_SUP   (1u << 10)
 #define FADT_F_HW_REDUCED_ACPI (1u << 20)
-#define IAPC_NO_VGA (1u << 2)
-#define IAPC_NO_MSI (1u << 3)
-#define IAPC_NO_ASPM (1u << 4)
-#define IAPC_NO_CMOS_RTC (1u << 5)
+#define IAPC_NO_VGA	       (1u << 2)
+#define IAPC_NO_MSI	       (1u << 3)
+#define IAPC_NO_ASPM	       (1u << 4)
+#define IAPC_NO_CMOS_RTC       (1u << 5)
 
 static uint8_t acpi_checksum(const void *p, size_t len)
 {
@@ -128,10 +128,16 @@ static void aml_bytes(struct aml *a, const void *p, size_t n)
 	a->len += n;
 }
 
-static void aml_byte(struct aml *a, uint8_t b) { aml_bytes(a, &b, 1); }
+static void aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
 
 /* NameSeg: exactly four characters. */
-static void aml_name_seg(struct aml *a, const char *name) { aml_bytes(a, name, 4); }
+static void aml_name_seg(struct aml *a, const char *name)
+{
+	aml_bytes(a, name, 4);
+}
 
 static void aml_integer(struct aml *a, uint64_t v)
 {
@@ -209,9 +215,9 @@ static void aml_name_begin(struct aml *a, const char *name)
 static uint32_t eisa_id(const char *id)
 {
 	/* "PNP0501": three letters in 5 bits each, then four hex digits. */
-	uint16_t vendor = (uint16_t)(((id[0] - 0x40) & 0x1f) << 10 |
-				     ((id[1] - 0x40) & 0x1f) << 5 |
-				     ((id[2] - 0x40) & 0x1f));
+	uint16_t vendor =
+	    (uint16_t)(((id[0] - 0x40) & 0x1f) << 10 |
+		       ((id[1] - 0x40) & 0x1f) << 5 | ((id[2] - 0x40) & 0x1f));
 	uint16_t product = (uint16_t)strtoul(id + 3, NULL, 16);
 
 	return (uint32_t)__builtin_bswap16(vendor) |
@@ -235,8 +241,10 @@ static void aml_crs(struct aml *a, const uint8_t *desc, size_t len)
 static size_t res_io(uint8_t *p, uint16_t port, uint8_t len)
 {
 	/* IO(Decode16, port, port, 1, len) */
-	uint8_t d[8] = {0x47, 0x01, (uint8_t)port, (uint8_t)(port >> 8),
-			(uint8_t)port, (uint8_t)(port >> 8), 0x01, len};
+	uint8_t d[8] = {0x47,	       0x01,
+			(uint8_t)port, (uint8_t)(port >> 8),
+			(uint8_t)port, (uint8_t)(port >> 8),
+			0x01,	       len};
 
 	memcpy(p, d, sizeof(d));
 	return sizeof(d);
@@ -275,7 +283,8 @@ static size_t res_ext_irq(uint8_t *p, uint32_t gsi)
 
 static size_t aml_device_begin(struct aml *a, const char *name)
 {
-	size_t at = aml_open(a, (const uint8_t[]){0x5b, 0x82}, 2); /* DeviceOp */
+	size_t at =
+	    aml_open(a, (const uint8_t[]){0x5b, 0x82}, 2); /* DeviceOp */
 
 	aml_name_seg(a, name);
 	return at;
@@ -320,7 +329,8 @@ static void build_dsdt_body(const struct vm *vm, struct aml *a)
 		aml_integer(a, i);
 		aml_name_begin(a, "_CCA"); /* DMA is cache coherent */
 		aml_integer(a, 1);
-		n = res_mem32(res, (uint32_t)vm->virtio[i].base, VIRTIO_MMIO_SIZE);
+		n = res_mem32(res, (uint32_t)vm->virtio[i].base,
+			      VIRTIO_MMIO_SIZE);
 		n += res_ext_irq(res + n, vm->virtio[i].gsi);
 		aml_crs(a, res, n);
 		aml_close(a, dev);
@@ -330,7 +340,7 @@ static void build_dsdt_body(const struct vm *vm, struct aml *a)
 	/* Name(\_S5, Package() { 5, 5, 0, 0 }): SLP_TYP for S5 on our port. */
 	aml_name_begin(a, "_S5_");
 	pkg = aml_open(a, (const uint8_t[]){0x12}, 1); /* PackageOp */
-	aml_byte(a, 4);                                 /* NumElements */
+	aml_byte(a, 4);				       /* NumElements */
 	aml_integer(a, 5);
 	aml_integer(a, 5);
 	aml_integer(a, 0);
@@ -376,7 +386,8 @@ uint64_t acpi_build(struct vm *vm)
 	header((struct acpi_header *)buf, "DSDT",
 	       (uint32_t)(sizeof(struct acpi_header) + aml.len), 2);
 	memcpy(buf + sizeof(struct acpi_header), aml.buf, aml.len);
-	dsdt = put_table(&w, buf, (uint32_t)(sizeof(struct acpi_header) + aml.len));
+	dsdt = put_table(&w, buf,
+			 (uint32_t)(sizeof(struct acpi_header) + aml.len));
 	free(buf);
 
 	/* FADT: hardware-reduced; sleep registers on our port; reset via 0x64. */
@@ -407,13 +418,14 @@ uint64_t acpi_build(struct vm *vm)
 		uint8_t *p = buf + sizeof(struct acpi_header);
 		uint32_t lapic = LAPIC_START, ioapic = IOAPIC_START, one = 1;
 
-		memcpy(p, &lapic, 4); /* flags (p+4) 0: no dual 8259 to disable */
+		memcpy(p, &lapic,
+		       4); /* flags (p+4) 0: no dual 8259 to disable */
 		p += 8;
 		for (unsigned i = 0; i < vm->ncpus; i++, p += 8) {
 			p[0] = 0; /* Processor Local APIC */
 			p[1] = 8;
-			p[2] = (uint8_t)i; /* ACPI processor UID */
-			p[3] = (uint8_t)i; /* APIC id */
+			p[2] = (uint8_t)i;	/* ACPI processor UID */
+			p[3] = (uint8_t)i;	/* APIC id */
 			memcpy(p + 4, &one, 4); /* enabled */
 		}
 		p[0] = 1; /* I/O APIC */

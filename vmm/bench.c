@@ -59,7 +59,8 @@ static void bench_stats(void *opaque, FILE *out)
 {
 	struct vm_bench *b = opaque;
 
-	fprintf(out, "\nbench device: %lu reads, %lu writes, %lu ioeventfd "
+	fprintf(out,
+		"\nbench device: %lu reads, %lu writes, %lu ioeventfd "
 		"notifications, %lu notify writes without ioeventfd\n",
 		(unsigned long)b->dev.reads, (unsigned long)b->dev.writes,
 		(unsigned long)b->dev.notify_events,
@@ -92,8 +93,8 @@ void vm_add_bench_device(struct vm *vm, struct vm_bench *b)
 		h->fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		if (h->fd < 0)
 			die_errno("eventfd");
-		ret = vm_ioeventfd(vm, notify[i].addr, 4, notify[i].pio, false, 0,
-				   h->fd);
+		ret = vm_ioeventfd(vm, notify[i].addr, 4, notify[i].pio, false,
+				   0, h->fd);
 		if (!ret)
 			ret = evloop_add(&vm->ev, h, EPOLLIN);
 		if (ret) {
@@ -131,7 +132,7 @@ struct child {
 	size_t len, cap;
 	uint64_t t_start;     /* ns, just before fork */
 	double first_byte_ms; /* < 0 until a byte arrived */
-	int status;           /* wait status */
+	int status;	      /* wait status */
 	bool exited, timed_out;
 };
 
@@ -264,7 +265,8 @@ static void build_argv(const struct opts *o, enum target t, const char *kernel,
 #define ARG(s) (argv[n++] = (s))
 #define FMT(...)                                                               \
 	do {                                                                   \
-		int k_ = snprintf(p, store_len - (size_t)(p - store), __VA_ARGS__); \
+		int k_ =                                                       \
+		    snprintf(p, store_len - (size_t)(p - store), __VA_ARGS__); \
 		argv[n++] = p;                                                 \
 		p += k_ + 1;                                                   \
 	} while (0)
@@ -374,7 +376,8 @@ static double percentile(const struct samples *s, double p)
 	qsort(v, s->n, sizeof(*v), cmp_double);
 	r = p / 100.0 * (double)(s->n - 1);
 	lo = (size_t)r;
-	out = lo + 1 < s->n ? v[lo] + (r - (double)lo) * (v[lo + 1] - v[lo]) : v[lo];
+	out = lo + 1 < s->n ? v[lo] + (r - (double)lo) * (v[lo + 1] - v[lo])
+			    : v[lo];
 	free(v);
 	return out;
 }
@@ -440,19 +443,28 @@ struct row_def {
 };
 
 static const struct row_def rows[] = {
-    {"baseline", "loop", "empty timing loop (subtracted from every other row)", NULL},
+    {"baseline", "loop", "empty timing loop (subtracted from every other row)",
+     NULL},
     {"cpuid", "kernel", "CPUID leaf 0", NULL},
     {"hypercall", "kernel", "VMCALL/VMMCALL, unknown nr (-KVM_ENOSYS)", NULL},
     {"pio-kernel", "kernel", "IN from 0x4d0 (in-kernel PIC ELCR)", NULL},
     {"msr-read", "kernel", "RDMSR 0x1b (APIC base)", NULL},
-    {"pio-in", "user", "IN from the bench device (0x510)", "IN from the 16550 scratch register 0x3ff"},
-    {"pio-out", "user", "OUT to the bench device (0x510)", "OUT to the 16550 scratch register 0x3ff"},
-    {"mmio-read", "user", "MMIO read of the bench device (0xc0000008)", "MMIO read of virtio-mmio MagicValue (0xfeb00000)"},
-    {"mmio-write", "user", "MMIO write to the bench device (0xc0000008)", "MMIO write of virtio-mmio DeviceFeaturesSel (0xfeb00014)"},
-    {"ioeventfd-pio", "ioeventfd", "OUT to an ioeventfd port (0x514)", "n/a: no ioeventfd without a device"},
-    {"ioeventfd-mmio", "ioeventfd", "MMIO write to an ioeventfd (0xc0000100)", "n/a: no ioeventfd without a device"},
-    {"hlt-timer", "irq", "HLT woken by a LAPIC one-shot timer (arm+hlt+irq+EOI)", NULL},
-    {"ipi", "irq", "IPI to the other vCPU and back (round trip, needs 2 vCPUs)", NULL},
+    {"pio-in", "user", "IN from the bench device (0x510)",
+     "IN from the 16550 scratch register 0x3ff"},
+    {"pio-out", "user", "OUT to the bench device (0x510)",
+     "OUT to the 16550 scratch register 0x3ff"},
+    {"mmio-read", "user", "MMIO read of the bench device (0xc0000008)",
+     "MMIO read of virtio-mmio MagicValue (0xfeb00000)"},
+    {"mmio-write", "user", "MMIO write to the bench device (0xc0000008)",
+     "MMIO write of virtio-mmio DeviceFeaturesSel (0xfeb00014)"},
+    {"ioeventfd-pio", "ioeventfd", "OUT to an ioeventfd port (0x514)",
+     "n/a: no ioeventfd without a device"},
+    {"ioeventfd-mmio", "ioeventfd", "MMIO write to an ioeventfd (0xc0000100)",
+     "n/a: no ioeventfd without a device"},
+    {"hlt-timer", "irq",
+     "HLT woken by a LAPIC one-shot timer (arm+hlt+irq+EOI)", NULL},
+    {"ipi", "irq", "IPI to the other vCPU and back (round trip, needs 2 vCPUs)",
+     NULL},
 };
 #define NR_ROWS ARRAY_SIZE(rows)
 
@@ -502,23 +514,28 @@ static bool parse_exits(const char *out, enum target t, struct exits_result *r)
 			tok = strtok_r(buf + 11, " ", &save);
 			idx = tok ? row_index(tok) : -1;
 			if (idx >= 0)
-				snprintf(r->skip[t][idx], sizeof(r->skip[t][idx]), "%s",
+				snprintf(r->skip[t][idx],
+					 sizeof(r->skip[t][idx]), "%s",
 					 save ? save : "skipped");
 		} else if (!strncmp(buf, "BENCH-ROW ", 10)) {
 			tok = strtok_r(buf + 10, " ", &save);
 			idx = tok ? row_index(tok) : -1;
 			tok = strtok_r(NULL, " ", &save);
-			if (idx < 0 || !tok || !(iters[idx] = (unsigned)strtoul(tok, NULL, 10)))
+			if (idx < 0 || !tok ||
+			    !(iters[idx] = (unsigned)strtoul(tok, NULL, 10)))
 				continue;
 			while ((tok = strtok_r(NULL, " ", &save)))
-				samples_add(&raw[idx], strtod(tok, NULL) / iters[idx]);
+				samples_add(&raw[idx],
+					    strtod(tok, NULL) / iters[idx]);
 		}
 	}
 	if (end) {
 		base = raw[0].n ? percentile(&raw[0], 50) : 0;
 		for (size_t i = 0; i < NR_ROWS; i++)
 			for (size_t k = 0; k < raw[i].n; k++)
-				samples_add(&r->net[t][i], i == 0 ? raw[i].v[k] : raw[i].v[k] - base);
+				samples_add(&r->net[t][i],
+					    i == 0 ? raw[i].v[k]
+						   : raw[i].v[k] - base);
 	}
 	for (size_t i = 0; i < NR_ROWS; i++)
 		free(raw[i].v);
@@ -534,12 +551,14 @@ static void run_exits_boot(const struct opts *o, enum target t,
 
 	/* Under kvm_pvm a VMCALL/VMMCALL from guest CPL0 never returns. */
 	snprintf(cmdline, sizeof(cmdline), "iters=%u runs=%u cpus=%u%s",
-		 o->iterations, o->runs, o->cpus, is_pvm() ? " nohypercall" : "");
-	build_argv(o, t, o->payload, o->cpus, 128, cmdline, store, sizeof(store), argv);
+		 o->iterations, o->runs, o->cpus,
+		 is_pvm() ? " nohypercall" : "");
+	build_argv(o, t, o->payload, o->cpus, 128, cmdline, store,
+		   sizeof(store), argv);
 	ret = child_spawn(&c, argv);
 	if (ret) {
-		snprintf(r->last_error[t], sizeof(r->last_error[t]), "spawn: %s",
-			 strerror(-ret));
+		snprintf(r->last_error[t], sizeof(r->last_error[t]),
+			 "spawn: %s", strerror(-ret));
 		r->failed[t]++;
 		child_free(&c);
 		return;
@@ -564,26 +583,28 @@ static double med(const struct exits_result *r, enum target t, size_t i)
 	return percentile(&r->net[t][i], 50);
 }
 
-static void print_exits_table(const struct opts *o, const struct exits_result *r,
-			      unsigned long khz)
+static void print_exits_table(const struct opts *o,
+			      const struct exits_result *r, unsigned long khz)
 {
 	double ns = khz ? 1e6 / (double)khz : NAN;
 
-	printf("Exit costs: guest-timed, TSC cycles per exit (median of %u runs x "
-	       "%u rounds of %u iterations, loop baseline subtracted); ns at %lu kHz.\n",
-	       o->runs, o->rounds, o->iterations, khz);
+	printf(
+	    "Exit costs: guest-timed, TSC cycles per exit (median of %u runs x "
+	    "%u rounds of %u iterations, loop baseline subtracted); ns at %lu kHz.\n",
+	    o->runs, o->rounds, o->iterations, khz);
 	if (is_pvm())
 		printf("Host KVM is kvm_pvm (software nested): these are not "
 		       "bare-metal numbers.\n");
-	printf("\n%-15s %-9s %10s %10s %10s %10s | %9s %9s %9s | %7s %8s\n", "exit",
-	       "kind", "vmm cyc", "p10", "p90", "p99", "vmm ns", "raw ns",
-	       "qemu ns", "vmm/raw", "vmm/qemu");
+	printf("\n%-15s %-9s %10s %10s %10s %10s | %9s %9s %9s | %7s %8s\n",
+	       "exit", "kind", "vmm cyc", "p10", "p90", "p99", "vmm ns",
+	       "raw ns", "qemu ns", "vmm/raw", "vmm/qemu");
 	for (size_t i = 0; i < NR_ROWS; i++) {
 		char col[NR_TARGETS][24], ratio[2][16];
 
 		for (int t = 0; t < NR_TARGETS; t++) {
 			if (r->net[t][i].n)
-				snprintf(col[t], sizeof(col[t]), "%.0f", med(r, t, i) * ns);
+				snprintf(col[t], sizeof(col[t]), "%.0f",
+					 med(r, t, i) * ns);
 			else
 				snprintf(col[t], sizeof(col[t]), "%s",
 					 o->off[t][0] ? "off" : "n/a");
@@ -599,8 +620,8 @@ static void print_exits_table(const struct opts *o, const struct exits_result *r
 				snprintf(ratio[k], sizeof(ratio[k]), "-");
 		}
 		if (r->net[T_VMM][i].n)
-			printf("%-15s %-9s %10.0f %10.0f %10.0f %10.0f", rows[i].name,
-			       rows[i].kind, med(r, T_VMM, i),
+			printf("%-15s %-9s %10.0f %10.0f %10.0f %10.0f",
+			       rows[i].name, rows[i].kind, med(r, T_VMM, i),
 			       percentile(&r->net[T_VMM][i], 10),
 			       percentile(&r->net[T_VMM][i], 90),
 			       percentile(&r->net[T_VMM][i], 99));
@@ -653,12 +674,14 @@ static void print_exits_json(const struct opts *o, const struct exits_result *r,
 	json_str(f, is_pvm() ? "software nested KVM (kvm_pvm): guest CPL0 code "
 			       "is emulated; not bare-metal numbers"
 			     : "");
-	fprintf(f, "},\n  \"config\": {\"iterations\": %u, \"runs\": %u, "
+	fprintf(f,
+		"},\n  \"config\": {\"iterations\": %u, \"runs\": %u, "
 		"\"rounds\": %u, \"cpus\": %u},\n  \"targets\": {",
 		o->iterations, o->runs, o->rounds, o->cpus);
 	for (int t = 0; t < NR_TARGETS; t++) {
 		fprintf(f, "%s\n    \"%s\": {\"enabled\": %s, \"off_reason\": ",
-			t ? "," : "", target_name[t], o->off[t][0] ? "false" : "true");
+			t ? "," : "", target_name[t],
+			o->off[t][0] ? "false" : "true");
 		json_str(f, o->off[t]);
 		fprintf(f, ", \"boots\": %u, \"failed\": %u, \"last_error\": ",
 			r->boots[t], r->failed[t]);
@@ -669,8 +692,10 @@ static void print_exits_json(const struct opts *o, const struct exits_result *r,
 	}
 	fprintf(f, "\n  },\n  \"rows\": [");
 	for (size_t i = 0; i < NR_ROWS; i++) {
-		fprintf(f, "%s\n    {\"name\": \"%s\", \"kind\": \"%s\", \"what\": ",
-			i ? "," : "", rows[i].name, rows[i].kind);
+		fprintf(
+		    f,
+		    "%s\n    {\"name\": \"%s\", \"kind\": \"%s\", \"what\": ",
+		    i ? "," : "", rows[i].name, rows[i].kind);
 		json_str(f, rows[i].what);
 		fprintf(f, ", \"qemu_what\": ");
 		json_str(f, rows[i].qemu ? rows[i].qemu : rows[i].what);
@@ -678,12 +703,13 @@ static void print_exits_json(const struct opts *o, const struct exits_result *r,
 		for (int t = 0; t < NR_TARGETS; t++) {
 			const struct samples *s = &r->net[t][i];
 
-			fprintf(f, "%s\n       \"%s\": ", t ? "," : "", target_name[t]);
+			fprintf(f, "%s\n       \"%s\": ", t ? "," : "",
+				target_name[t]);
 			if (!s->n) {
 				fprintf(f, "{\"skipped\": ");
-				json_str(f, o->off[t][0] ? "target off"
-					   : r->skip[t][i][0] ? r->skip[t][i]
-							      : "no result");
+				json_str(f, o->off[t][0]       ? "target off"
+					    : r->skip[t][i][0] ? r->skip[t][i]
+							       : "no result");
 				fputc('}', f);
 				continue;
 			}
@@ -695,10 +721,12 @@ static void print_exits_json(const struct opts *o, const struct exits_result *r,
 		}
 		fprintf(f, "\n     },\n     \"ratio\": {\"vmm_raw\": ");
 		json_num(f, i && r->net[T_VMM][i].n && r->net[T_RAW][i].n
-				? med(r, T_VMM, i) / med(r, T_RAW, i) : NAN);
+				? med(r, T_VMM, i) / med(r, T_RAW, i)
+				: NAN);
 		fprintf(f, ", \"vmm_qemu\": ");
 		json_num(f, i && r->net[T_VMM][i].n && r->net[T_QEMU][i].n
-				? med(r, T_VMM, i) / med(r, T_QEMU, i) : NAN);
+				? med(r, T_VMM, i) / med(r, T_QEMU, i)
+				: NAN);
 		fprintf(f, "}}");
 	}
 	fprintf(f, "\n  ]\n}\n");
@@ -726,8 +754,9 @@ static int bench_exits(const struct opts *o)
 		if (!r->net[T_VMM][i].n && !r->skip[T_VMM][i][0])
 			status = 1;
 	if (status)
-		fprintf(stderr, "vmm bench: vmm did not produce every row%s%s\n",
-			r->last_error[T_VMM][0] ? ": " : "", r->last_error[T_VMM]);
+		fprintf(
+		    stderr, "vmm bench: vmm did not produce every row%s%s\n",
+		    r->last_error[T_VMM][0] ? ": " : "", r->last_error[T_VMM]);
 	for (int t = 0; t < NR_TARGETS; t++)
 		for (size_t i = 0; i < NR_ROWS; i++)
 			free(r->net[t][i].v);
@@ -742,7 +771,8 @@ static int bench_exits(const struct opts *o)
 struct config_pt {
 	unsigned cpus, mem_mib;
 };
-static const struct config_pt configs[] = {{1, 128}, {4, 128}, {1, 2048}, {4, 2048}};
+static const struct config_pt configs[] = {
+    {1, 128}, {4, 128}, {1, 2048}, {4, 2048}};
 #define NR_CONFIGS ARRAY_SIZE(configs)
 
 static int bench_startup(const struct opts *o)
@@ -759,36 +789,41 @@ static int bench_startup(const struct opts *o)
 
 				if (o->off[t][0])
 					continue;
-				build_argv(o, (enum target)t, o->hello, configs[k].cpus,
-					   configs[k].mem_mib, NULL, store,
-					   sizeof(store), argv);
+				build_argv(o, (enum target)t, o->hello,
+					   configs[k].cpus, configs[k].mem_mib,
+					   NULL, store, sizeof(store), argv);
 				if (child_spawn(&c, argv) == 0) {
 					child_read(&c, NULL, o->timeout_s);
 					child_finish(&c, 0, 5);
 					if (c.first_byte_ms >= 0)
-						samples_add(&ms[t][k], c.first_byte_ms);
+						samples_add(&ms[t][k],
+							    c.first_byte_ms);
 					else
-						child_errline(&c, errs[t], sizeof(errs[t]));
+						child_errline(&c, errs[t],
+							      sizeof(errs[t]));
 				}
 				child_free(&c);
 			}
 	if (!o->json) {
-		printf("Start-up: exec to the first guest serial byte (%s), ms, "
-		       "median [min-max] of %u\n\n%-14s", o->hello, o->repeat, "config");
+		printf(
+		    "Start-up: exec to the first guest serial byte (%s), ms, "
+		    "median [min-max] of %u\n\n%-14s",
+		    o->hello, o->repeat, "config");
 		for (int t = 0; t < NR_TARGETS; t++)
 			printf(" %22s", target_name[t]);
 		putchar('\n');
 		for (size_t k = 0; k < NR_CONFIGS; k++) {
 			char cfg[32];
 
-			snprintf(cfg, sizeof(cfg), "%u vCPU %u MiB", configs[k].cpus,
-				 configs[k].mem_mib);
+			snprintf(cfg, sizeof(cfg), "%u vCPU %u MiB",
+				 configs[k].cpus, configs[k].mem_mib);
 			printf("%-14s", cfg);
 			for (int t = 0; t < NR_TARGETS; t++) {
 				char cell[40] = "n/a";
 
 				if (ms[t][k].n)
-					snprintf(cell, sizeof(cell), "%.1f [%.1f-%.1f]",
+					snprintf(cell, sizeof(cell),
+						 "%.1f [%.1f-%.1f]",
 						 percentile(&ms[t][k], 50),
 						 percentile(&ms[t][k], 0),
 						 percentile(&ms[t][k], 100));
@@ -807,10 +842,12 @@ static int bench_startup(const struct opts *o)
 	fprintf(f, ",\n  \"repeat\": %u,\n  \"results\": [", o->repeat);
 	for (size_t k = 0; k < NR_CONFIGS; k++)
 		for (int t = 0; t < NR_TARGETS; t++) {
-			fprintf(f, "%s\n    {\"target\": \"%s\", \"cpus\": %u, "
+			fprintf(f,
+				"%s\n    {\"target\": \"%s\", \"cpus\": %u, "
 				"\"mem_mib\": %u, \"samples\": %zu, \"ms\": ",
-				k || t ? "," : "", target_name[t], configs[k].cpus,
-				configs[k].mem_mib, ms[t][k].n);
+				k || t ? "," : "", target_name[t],
+				configs[k].cpus, configs[k].mem_mib,
+				ms[t][k].n);
 			if (ms[t][k].n) {
 				fprintf(f, "{\"median\": ");
 				json_num(f, percentile(&ms[t][k], 50));
@@ -871,12 +908,14 @@ static void read_smaps(pid_t pid, const char *ram_name, uint64_t ram_bytes,
 		double kb;
 		int name_at = 0;
 
-		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &name_at) >= 2 &&
+		if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi,
+			   &name_at) >= 2 &&
 		    name_at > 0 && strchr(line, '-') < strchr(line, ' ')) {
 			CLOSE_MAPPING();
 			cur_size = hi - lo;
 			cur_rss = cur_pss = 0;
-			cur_named = ram_name && strstr(line + name_at, ram_name);
+			cur_named =
+			    ram_name && strstr(line + name_at, ram_name);
 			any_named |= cur_named;
 		} else if (sscanf(line, "Rss: %lf kB", &kb) == 1) {
 			cur_rss = kb;
@@ -890,7 +929,8 @@ static void read_smaps(pid_t pid, const char *ram_name, uint64_t ram_bytes,
 #undef CLOSE_MAPPING
 	fclose(f);
 	if (any_named) {
-		snprintf(m->guest_map, sizeof(m->guest_map), "mappings named %s", ram_name);
+		snprintf(m->guest_map, sizeof(m->guest_map),
+			 "mappings named %s", ram_name);
 	} else if (big_size) {
 		m->guest_rss_kb = big_rss;
 		m->guest_pss_kb = big_pss;
@@ -919,30 +959,35 @@ static int bench_memory(const struct opts *o)
 
 			if (o->off[t][0])
 				continue;
-			build_argv(o, (enum target)t, o->payload, configs[k].cpus,
-				   configs[k].mem_mib, "idle", store, sizeof(store), argv);
+			build_argv(o, (enum target)t, o->payload,
+				   configs[k].cpus, configs[k].mem_mib, "idle",
+				   store, sizeof(store), argv);
 			if (child_spawn(&c, argv)) {
 				child_free(&c);
 				continue;
 			}
 			child_read(&c, "ready", o->timeout_s);
 			if (c.buf && strstr(c.buf, "ready")) {
-				usleep(200000); /* let start-up threads settle */
+				usleep(
+				    200000); /* let start-up threads settle */
 				read_smaps(c.pid, ram_name[t],
-					   (uint64_t)configs[k].mem_mib << 20, &mu[t][k]);
+					   (uint64_t)configs[k].mem_mib << 20,
+					   &mu[t][k]);
 			}
 			child_finish(&c, SIGTERM, 5);
 			if (!mu[t][k].ok)
-				child_errline(&c, errs[t][k], sizeof(errs[t][k]));
+				child_errline(&c, errs[t][k],
+					      sizeof(errs[t][k]));
 			child_free(&c);
 		}
 	if (!mu[T_VMM][0].ok)
 		status = 1;
 	if (!o->json) {
-		printf("Memory while idle (bench.elf idle), kB: RSS/PSS of the whole "
-		       "process minus guest RAM\n\n%-16s %-5s %10s %10s %12s %12s  %s\n",
-		       "config", "host", "RSS", "PSS", "guest RSS", "guest PSS",
-		       "guest RAM found as");
+		printf(
+		    "Memory while idle (bench.elf idle), kB: RSS/PSS of the whole "
+		    "process minus guest RAM\n\n%-16s %-5s %10s %10s %12s %12s  %s\n",
+		    "config", "host", "RSS", "PSS", "guest RSS", "guest PSS",
+		    "guest RAM found as");
 		for (size_t k = 0; k < NR_CONFIGS; k++)
 			for (int t = 0; t < NR_TARGETS; t++) {
 				const struct mem_use *m = &mu[t][k];
@@ -951,14 +996,20 @@ static int bench_memory(const struct opts *o)
 				snprintf(cfg, sizeof(cfg), "%u vCPU %u MiB",
 					 configs[k].cpus, configs[k].mem_mib);
 				if (!m->ok) {
-					printf("%-16s %-5s %s\n", cfg, target_name[t],
-					       o->off[t][0] ? o->off[t] : errs[t][k][0] ? errs[t][k] : "n/a");
+					printf("%-16s %-5s %s\n", cfg,
+					       target_name[t],
+					       o->off[t][0]    ? o->off[t]
+					       : errs[t][k][0] ? errs[t][k]
+							       : "n/a");
 					continue;
 				}
-				printf("%-16s %-5s %10.0f %10.0f %12.0f %12.0f  %s\n",
-				       cfg, target_name[t], m->rss_kb - m->guest_rss_kb,
-				       m->pss_kb - m->guest_pss_kb, m->guest_rss_kb,
-				       m->guest_pss_kb, m->guest_map);
+				printf(
+				    "%-16s %-5s %10.0f %10.0f %12.0f %12.0f  %s\n",
+				    cfg, target_name[t],
+				    m->rss_kb - m->guest_rss_kb,
+				    m->pss_kb - m->guest_pss_kb,
+				    m->guest_rss_kb, m->guest_pss_kb,
+				    m->guest_map);
 			}
 		return status;
 	}
@@ -967,21 +1018,30 @@ static int bench_memory(const struct opts *o)
 		for (int t = 0; t < NR_TARGETS; t++) {
 			const struct mem_use *m = &mu[t][k];
 
-			fprintf(f, "%s\n    {\"target\": \"%s\", \"cpus\": %u, "
-				"\"mem_mib\": %u, ", k || t ? "," : "", target_name[t],
+			fprintf(f,
+				"%s\n    {\"target\": \"%s\", \"cpus\": %u, "
+				"\"mem_mib\": %u, ",
+				k || t ? "," : "", target_name[t],
 				configs[k].cpus, configs[k].mem_mib);
 			if (m->ok)
-				fprintf(f, "\"rss_kb\": %.0f, \"pss_kb\": %.0f, "
-					"\"guest_rss_kb\": %.0f, \"guest_pss_kb\": %.0f, "
-					"\"overhead_rss_kb\": %.0f, \"overhead_pss_kb\": %.0f, "
-					"\"guest_ram\": ",
-					m->rss_kb, m->pss_kb, m->guest_rss_kb, m->guest_pss_kb,
-					m->rss_kb - m->guest_rss_kb, m->pss_kb - m->guest_pss_kb);
+				fprintf(
+				    f,
+				    "\"rss_kb\": %.0f, \"pss_kb\": %.0f, "
+				    "\"guest_rss_kb\": %.0f, \"guest_pss_kb\": %.0f, "
+				    "\"overhead_rss_kb\": %.0f, \"overhead_pss_kb\": %.0f, "
+				    "\"guest_ram\": ",
+				    m->rss_kb, m->pss_kb, m->guest_rss_kb,
+				    m->guest_pss_kb,
+				    m->rss_kb - m->guest_rss_kb,
+				    m->pss_kb - m->guest_pss_kb);
 			else
-				fprintf(f, "\"overhead_rss_kb\": null, \"overhead_pss_kb\": "
-					"null, \"guest_ram\": ");
-			json_str(f, m->ok ? m->guest_map
-				 : o->off[t][0] ? o->off[t] : errs[t][k]);
+				fprintf(
+				    f,
+				    "\"overhead_rss_kb\": null, \"overhead_pss_kb\": "
+				    "null, \"guest_ram\": ");
+			json_str(f, m->ok	   ? m->guest_map
+				    : o->off[t][0] ? o->off[t]
+						   : errs[t][k]);
 			fputc('}', f);
 		}
 	fprintf(f, "\n  ]\n}\n");
@@ -994,26 +1054,27 @@ static int bench_memory(const struct opts *o)
 
 static void bench_usage(FILE *out)
 {
-	fputs("usage: vmm bench exits   [--iterations N] [--runs R] [--rounds K] "
-	      "[--cpus 1|2] [--json]\n"
-	      "       vmm bench startup [--repeat N] [--json]\n"
-	      "       vmm bench memory  [--json]\n"
-	      "\n"
-	      "exits:   guest-timed cost of each exit kind (bench.elf) under vmm, a\n"
-	      "         raw KVM_RUN loop (rawkvm) and QEMU microvm, interleaved.\n"
-	      "         Defaults: 1000 iterations, 21 runs, 3 rounds, 2 vCPUs.\n"
-	      "startup: exec to the first guest serial byte (hello.elf), 1/4 vCPUs,\n"
-	      "         128 MiB/2 GiB. Default 5 repeats.\n"
-	      "memory:  RSS/PSS without guest RAM while bench.elf idles.\n"
-	      "\n"
-	      "  --payload PATH   bench.elf  (default: next to this binary,\n"
-	      "                   ../build/guest-firmware/bench.elf)\n"
-	      "  --hello PATH     hello.elf for startup\n"
-	      "  --vmm PATH       the vmm to measure (default: this binary)\n"
-	      "  --rawkvm PATH|none   (default: build/tests/rawkvm)\n"
-	      "  --qemu PATH|none     (default: qemu-system-x86_64 from PATH)\n"
-	      "  --timeout SECONDS    per guest (default 120)\n",
-	      out);
+	fputs(
+	    "usage: vmm bench exits   [--iterations N] [--runs R] [--rounds K] "
+	    "[--cpus 1|2] [--json]\n"
+	    "       vmm bench startup [--repeat N] [--json]\n"
+	    "       vmm bench memory  [--json]\n"
+	    "\n"
+	    "exits:   guest-timed cost of each exit kind (bench.elf) under vmm, a\n"
+	    "         raw KVM_RUN loop (rawkvm) and QEMU microvm, interleaved.\n"
+	    "         Defaults: 1000 iterations, 21 runs, 3 rounds, 2 vCPUs.\n"
+	    "startup: exec to the first guest serial byte (hello.elf), 1/4 vCPUs,\n"
+	    "         128 MiB/2 GiB. Default 5 repeats.\n"
+	    "memory:  RSS/PSS without guest RAM while bench.elf idles.\n"
+	    "\n"
+	    "  --payload PATH   bench.elf  (default: next to this binary,\n"
+	    "                   ../build/guest-firmware/bench.elf)\n"
+	    "  --hello PATH     hello.elf for startup\n"
+	    "  --vmm PATH       the vmm to measure (default: this binary)\n"
+	    "  --rawkvm PATH|none   (default: build/tests/rawkvm)\n"
+	    "  --qemu PATH|none     (default: qemu-system-x86_64 from PATH)\n"
+	    "  --timeout SECONDS    per guest (default 120)\n",
+	    out);
 }
 
 static bool find_in_path(const char *name, char *out, size_t len)
@@ -1026,7 +1087,8 @@ static bool find_in_path(const char *name, char *out, size_t len)
 		return access(out, X_OK) == 0;
 	}
 	snprintf(dirs, sizeof(dirs), "%s", path ? path : "/usr/bin:/bin");
-	for (d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+	for (d = strtok_r(dirs, ":", &save); d;
+	     d = strtok_r(NULL, ":", &save)) {
 		snprintf(out, len, "%s/%s", d, name);
 		if (access(out, X_OK) == 0)
 			return true;
@@ -1039,7 +1101,8 @@ static int get_uint(const char *opt, const char *v, unsigned max, unsigned *out)
 	uint64_t x;
 
 	if (!v || parse_u64(v, &x) || x == 0 || x > max) {
-		fprintf(stderr, "vmm bench: %s wants a number from 1 to %u\n", opt, max);
+		fprintf(stderr, "vmm bench: %s wants a number from 1 to %u\n",
+			opt, max);
 		return -1;
 	}
 	*out = (unsigned)x;
@@ -1060,7 +1123,8 @@ int bench_main(int argc, char **argv)
 		bench_usage(*cmd ? stdout : stderr);
 		return *cmd ? 0 : VM_EXIT_USAGE;
 	}
-	if (strcmp(cmd, "exits") && strcmp(cmd, "startup") && strcmp(cmd, "memory")) {
+	if (strcmp(cmd, "exits") && strcmp(cmd, "startup") &&
+	    strcmp(cmd, "memory")) {
 		fprintf(stderr, "vmm bench: unknown benchmark '%s'\n", cmd);
 		bench_usage(stderr);
 		return VM_EXIT_USAGE;
@@ -1068,8 +1132,12 @@ int bench_main(int argc, char **argv)
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		die("out of memory");
-	*o = (struct opts){.iterations = 1000, .runs = 21, .rounds = 3, .cpus = 2,
-			   .repeat = 5, .timeout_s = 120};
+	*o = (struct opts){.iterations = 1000,
+			   .runs = 21,
+			   .rounds = 3,
+			   .cpus = 2,
+			   .repeat = 5,
+			   .timeout_s = 120};
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0)
 		die_errno("readlink /proc/self/exe");
@@ -1079,7 +1147,8 @@ int bench_main(int argc, char **argv)
 	if (slash)
 		*slash = '\0';
 	snprintf(o->vmm, sizeof(o->vmm), "%s", exe);
-	SCOPY(o->payload, sizeof(o->payload), "%s/guest-firmware/bench.elf", dir);
+	SCOPY(o->payload, sizeof(o->payload), "%s/guest-firmware/bench.elf",
+	      dir);
 	SCOPY(o->hello, sizeof(o->hello), "%s/guest-firmware/hello.elf", dir);
 	SCOPY(raw_arg, sizeof(raw_arg), "%s/tests/rawkvm", dir);
 
@@ -1149,10 +1218,12 @@ int bench_main(int argc, char **argv)
 		snprintf(o->off[T_QEMU], sizeof(o->off[T_QEMU]), "--qemu none");
 	else if (!find_in_path(qemu_arg, o->qemu, sizeof(o->qemu)))
 		snprintf(o->off[T_QEMU], sizeof(o->off[T_QEMU]),
-			 "%.100s not found (apt-get install qemu-system-x86)", qemu_arg);
+			 "%.100s not found (apt-get install qemu-system-x86)",
+			 qemu_arg);
 	if (access(!strcmp(cmd, "startup") ? o->hello : o->payload, R_OK)) {
 		fprintf(stderr, "vmm bench: %s: %s (make firmware)\n",
-			!strcmp(cmd, "startup") ? o->hello : o->payload, strerror(errno));
+			!strcmp(cmd, "startup") ? o->hello : o->payload,
+			strerror(errno));
 		free(o);
 		return VM_EXIT_ERROR;
 	}

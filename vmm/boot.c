@@ -18,8 +18,8 @@ int boot_e820(const struct guest_mem *gm, struct e820_entry *e, int max)
 	e[n++] = (struct e820_entry){HIMEM_START, gm_low_end(gm) - HIMEM_START,
 				     E820_RAM};
 	if (gm->nr_regions > 1)
-		e[n++] = (struct e820_entry){gm->region[1].gpa, gm->region[1].size,
-					     E820_RAM};
+		e[n++] = (struct e820_entry){gm->region[1].gpa,
+					     gm->region[1].size, E820_RAM};
 	return n;
 }
 
@@ -78,7 +78,8 @@ struct hvm_memmap_table_entry {
 #define HVM_START_MAGIC 0x336ec578
 /* The name payloads look for; Linux ignores every module after the first. */
 #define FDT_MODULE_NAME "fdt"
-#define FDT_MODULE_NAME_GPA (PVH_MODLIST_START + 2 * sizeof(struct hvm_modlist_entry))
+#define FDT_MODULE_NAME_GPA                                                    \
+	(PVH_MODLIST_START + 2 * sizeof(struct hvm_modlist_entry))
 
 static void write_cmdline(struct guest_mem *gm, const char *cmdline)
 {
@@ -115,31 +116,36 @@ uint64_t boot_write_pvh(struct guest_mem *gm, const struct boot_params_in *in)
 	si.memmap_entries = (uint32_t)n;
 	write_cmdline(gm, in->cmdline);
 	gm_write(gm, PVH_MODLIST_START, mods, sizeof(mods));
-	gm_write(gm, FDT_MODULE_NAME_GPA, FDT_MODULE_NAME, sizeof(FDT_MODULE_NAME));
+	gm_write(gm, FDT_MODULE_NAME_GPA, FDT_MODULE_NAME,
+		 sizeof(FDT_MODULE_NAME));
 	gm_write(gm, PVH_MEMMAP_START, mm, n * sizeof(mm[0]));
 	gm_write(gm, PVH_INFO_START, &si, sizeof(si));
 	return PVH_INFO_START;
 }
 
 /* struct boot_params offsets (arch/x86/include/uapi/asm/bootparam.h). */
-#define BP_ACPI_RSDP 0x070
+#define BP_ACPI_RSDP	     0x070
 #define BP_EXT_RAMDISK_IMAGE 0x0c0
-#define BP_EXT_RAMDISK_SIZE 0x0c4
-#define BP_EXT_CMD_LINE_PTR 0x0c8
-#define BP_E820_ENTRIES 0x1e8
-#define BP_HDR 0x1f1
-#define BP_TYPE_OF_LOADER 0x210
-#define BP_LOADFLAGS 0x211
-#define BP_RAMDISK_IMAGE 0x218
-#define BP_RAMDISK_SIZE 0x21c
-#define BP_HEAP_END_PTR 0x224
-#define BP_CMD_LINE_PTR 0x228
-#define BP_E820_TABLE 0x2d0
-#define CAN_USE_HEAP 0x80
+#define BP_EXT_RAMDISK_SIZE  0x0c4
+#define BP_EXT_CMD_LINE_PTR  0x0c8
+#define BP_E820_ENTRIES	     0x1e8
+#define BP_HDR		     0x1f1
+#define BP_TYPE_OF_LOADER    0x210
+#define BP_LOADFLAGS	     0x211
+#define BP_RAMDISK_IMAGE     0x218
+#define BP_RAMDISK_SIZE	     0x21c
+#define BP_HEAP_END_PTR	     0x224
+#define BP_CMD_LINE_PTR	     0x228
+#define BP_E820_TABLE	     0x2d0
+#define CAN_USE_HEAP	     0x80
 
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
 
-uint64_t boot_write_zero_page(struct guest_mem *gm, const struct kernel_info *ki,
+uint64_t boot_write_zero_page(struct guest_mem *gm,
+			      const struct kernel_info *ki,
 			      const struct boot_params_in *in)
 {
 	uint8_t *zp = gm_ptr(gm, ZERO_PAGE_START, 4096);

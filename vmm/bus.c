@@ -64,7 +64,7 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, const char *name,
 	memmove(&bus->ranges[i + 1], &bus->ranges[i],
 		(bus->nr - i) * sizeof(bus->ranges[0]));
 	bus->ranges[i] = (struct bus_range){
-		.base = base, .len = len, .name = name, .ops = ops, .dev = dev};
+	    .base = base, .len = len, .name = name, .ops = ops, .dev = dev};
 	bus->nr++;
 	return 0;
 }

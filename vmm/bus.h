@@ -16,7 +16,8 @@
 struct bus_ops {
 	/* data points to len bytes (1, 2, 4 or 8; string I/O comes one by one). */
 	void (*read)(void *dev, uint64_t offset, void *data, uint32_t len);
-	void (*write)(void *dev, uint64_t offset, const void *data, uint32_t len);
+	void (*write)(void *dev, uint64_t offset, const void *data,
+		      uint32_t len);
 };
 
 struct bus_range {

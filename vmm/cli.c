@@ -105,12 +105,16 @@ int cli_parse_disk(const char *arg, struct disk_config *dc, char *err,
 
 	memset(dc, 0, sizeof(*dc));
 	if (strlen(arg) >= sizeof(dc->opt))
-		return err_at(err, errlen, "--disk: option too long (%zu bytes, "
-			      "at most %zu)", strlen(arg), sizeof(dc->opt) - 1);
+		return err_at(err, errlen,
+			      "--disk: option too long (%zu bytes, "
+			      "at most %zu)",
+			      strlen(arg), sizeof(dc->opt) - 1);
 	n = split_fields(strcpy(dc->opt, arg), field, 4);
 	if (n < 0)
-		return err_at(err, errlen, "--disk '%s': expected PATH[,ro][,serial=S] "
-			      "with no empty fields", arg);
+		return err_at(err, errlen,
+			      "--disk '%s': expected PATH[,ro][,serial=S] "
+			      "with no empty fields",
+			      arg);
 	dc->path = field[0];
 	for (int i = 1; i < n; i++) {
 		const char *f = field[i];
@@ -120,16 +124,23 @@ int cli_parse_disk(const char *arg, struct disk_config *dc, char *err,
 		} else if (!strncmp(f, "serial=", 7) && !dc->serial) {
 			dc->serial = f + 7;
 			if (!*dc->serial || strlen(dc->serial) > 20)
-				return err_at(err, errlen, "--disk '%s': serial must be "
-					      "1 to 20 characters", arg);
+				return err_at(err, errlen,
+					      "--disk '%s': serial must be "
+					      "1 to 20 characters",
+					      arg);
 			for (const char *c = dc->serial; *c; c++)
 				if (*c < 0x21 || *c > 0x7e)
-					return err_at(err, errlen, "--disk '%s': serial must "
-						      "be printable ASCII without spaces", arg);
+					return err_at(
+					    err, errlen,
+					    "--disk '%s': serial must "
+					    "be printable ASCII without spaces",
+					    arg);
 		} else {
-			return err_at(err, errlen, "--disk '%s': unexpected '%s' "
-				      "(expected ro or serial=S, each at most once)",
-				      arg, f);
+			return err_at(
+			    err, errlen,
+			    "--disk '%s': unexpected '%s' "
+			    "(expected ro or serial=S, each at most once)",
+			    arg, f);
 		}
 	}
 	return 0;
@@ -141,10 +152,15 @@ static int parse_mac(const char *s, uint8_t mac[6])
 		unsigned hi, lo;
 		char c1 = s[0], c2 = c1 ? s[1] : 0;
 
-		if (!isxdigit((unsigned char)c1) || !isxdigit((unsigned char)c2))
+		if (!isxdigit((unsigned char)c1) ||
+		    !isxdigit((unsigned char)c2))
 			return -EINVAL;
-		hi = (unsigned)(isdigit((unsigned char)c1) ? c1 - '0' : (tolower(c1) - 'a' + 10));
-		lo = (unsigned)(isdigit((unsigned char)c2) ? c2 - '0' : (tolower(c2) - 'a' + 10));
+		hi = (unsigned)(isdigit((unsigned char)c1)
+				    ? c1 - '0'
+				    : (tolower(c1) - 'a' + 10));
+		lo = (unsigned)(isdigit((unsigned char)c2)
+				    ? c2 - '0'
+				    : (tolower(c2) - 'a' + 10));
 		mac[i] = (uint8_t)(hi << 4 | lo);
 		s += 2;
 		if (i < 5 && *s++ != ':')
@@ -164,33 +180,44 @@ int cli_parse_net(const char *arg, struct net_config *nc, char *err,
 
 	memset(nc, 0, sizeof(*nc));
 	if (strlen(arg) >= sizeof(nc->opt))
-		return err_at(err, errlen, "--net: option too long (%zu bytes, "
-			      "at most %zu)", strlen(arg), sizeof(nc->opt) - 1);
+		return err_at(err, errlen,
+			      "--net: option too long (%zu bytes, "
+			      "at most %zu)",
+			      strlen(arg), sizeof(nc->opt) - 1);
 	n = split_fields(strcpy(nc->opt, arg), field, 3);
 	if (n < 0)
-		return err_at(err, errlen, "--net '%s': expected tap=NAME[,mac=MAC] "
-			      "with no empty fields", arg);
+		return err_at(err, errlen,
+			      "--net '%s': expected tap=NAME[,mac=MAC] "
+			      "with no empty fields",
+			      arg);
 	for (int i = 0; i < n; i++) {
 		const char *f = field[i];
 
 		if (!strncmp(f, "tap=", 4) && !nc->tap) {
 			nc->tap = f + 4;
 			if (!*nc->tap || strlen(nc->tap) > 15)
-				return err_at(err, errlen, "--net '%s': tap name must be "
-					      "1 to 15 characters", arg);
+				return err_at(err, errlen,
+					      "--net '%s': tap name must be "
+					      "1 to 15 characters",
+					      arg);
 		} else if (!strncmp(f, "mac=", 4) && !nc->has_mac) {
 			if (parse_mac(f + 4, nc->mac))
-				return err_at(err, errlen, "--net '%s': mac must look like "
-					      "52:54:00:12:34:56 (unicast)", arg);
+				return err_at(err, errlen,
+					      "--net '%s': mac must look like "
+					      "52:54:00:12:34:56 (unicast)",
+					      arg);
 			nc->has_mac = true;
 		} else {
-			return err_at(err, errlen, "--net '%s': unexpected '%s' "
-				      "(expected tap=NAME or mac=MAC, each at most once)",
-				      arg, f);
+			return err_at(
+			    err, errlen,
+			    "--net '%s': unexpected '%s' "
+			    "(expected tap=NAME or mac=MAC, each at most once)",
+			    arg, f);
 		}
 	}
 	if (!nc->tap)
-		return err_at(err, errlen, "--net '%s': tap=NAME is required", arg);
+		return err_at(err, errlen, "--net '%s': tap=NAME is required",
+			      arg);
 	return 0;
 }
 
@@ -239,46 +266,61 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
 			continue;
 		}
 		if (strncmp(arg, "--", 2))
-			return err_at(err, errlen, "unexpected argument '%s' "
-				      "(options start with --)", arg);
+			return err_at(err, errlen,
+				      "unexpected argument '%s' "
+				      "(options start with --)",
+				      arg);
 		/* Split --opt=value; otherwise the value is the next argument. */
 		eq = strchr(arg, '=');
 		if (eq) {
 			if ((size_t)(eq - arg) >= sizeof(opt))
-				return err_at(err, errlen, "unknown option '%s'", arg);
+				return err_at(err, errlen,
+					      "unknown option '%s'", arg);
 			memcpy(opt, arg, (size_t)(eq - arg));
 			opt[eq - arg] = '\0';
 			val = eq + 1;
 		} else {
 			snprintf(opt, sizeof(opt), "%s", arg);
 			if (strlen(arg) >= sizeof(opt))
-				return err_at(err, errlen, "unknown option '%s'", arg);
+				return err_at(err, errlen,
+					      "unknown option '%s'", arg);
 		}
 
 		/* Flags without a value. */
-		bool *flag = !strcmp(opt, "--stats") ? &cfg->stats
-			   : !strcmp(opt, "--trace") ? &cfg->trace
-			   : !strcmp(opt, "--no-default-cmdline") ? &cfg->no_default_cmdline
-			   : NULL;
+		bool *flag = !strcmp(opt, "--stats")   ? &cfg->stats
+			     : !strcmp(opt, "--trace") ? &cfg->trace
+			     : !strcmp(opt, "--no-default-cmdline")
+				 ? &cfg->no_default_cmdline
+				 : NULL;
 		if (flag) {
 			if (val)
-				return err_at(err, errlen, "option %s takes no value", opt);
+				return err_at(err, errlen,
+					      "option %s takes no value", opt);
 			*flag = true;
 			continue;
 		}
 
-		static const char *const with_value[] = {
-		    "--kernel", "--initrd", "--cmdline", "--mem", "--cpus", "--disk",
-		    "--net", "--dump-dtb", "--virtio-cmdline", "--pvm-workarounds"};
+		static const char *const with_value[] = {"--kernel",
+							 "--initrd",
+							 "--cmdline",
+							 "--mem",
+							 "--cpus",
+							 "--disk",
+							 "--net",
+							 "--dump-dtb",
+							 "--virtio-cmdline",
+							 "--pvm-workarounds"};
 		bool known = false;
 
 		for (size_t k = 0; k < ARRAY_SIZE(with_value); k++)
 			known |= !strcmp(opt, with_value[k]);
 		if (!known)
-			return err_at(err, errlen, "unknown option '%s' (see --help)", opt);
+			return err_at(err, errlen,
+				      "unknown option '%s' (see --help)", opt);
 		if (!val) {
 			if (i + 1 >= argc)
-				return err_at(err, errlen, "option %s needs a value", opt);
+				return err_at(err, errlen,
+					      "option %s needs a value", opt);
 			val = argv[++i];
 		}
 
@@ -294,47 +336,64 @@ enum cli_result cli_parse(int argc, char **argv, struct vm_config *cfg,
 			uint64_t m;
 
 			if (parse_mem(val, &m))
-				return err_at(err, errlen, "--mem '%s': not a size (e.g. "
-					      "512M, 2G, or 512 for MiB)", val);
+				return err_at(err, errlen,
+					      "--mem '%s': not a size (e.g. "
+					      "512M, 2G, or 512 for MiB)",
+					      val);
 			if (m < GUEST_RAM_MIN || m > MAX_MEM)
-				return err_at(err, errlen, "--mem '%s': must be between "
-					      "16M and 1T", val);
+				return err_at(err, errlen,
+					      "--mem '%s': must be between "
+					      "16M and 1T",
+					      val);
 			if (m % 4096)
-				return err_at(err, errlen, "--mem '%s': not a multiple of "
-					      "4 KiB", val);
+				return err_at(err, errlen,
+					      "--mem '%s': not a multiple of "
+					      "4 KiB",
+					      val);
 			cfg->mem_size = m;
 		} else if (!strcmp(opt, "--cpus")) {
 			uint64_t n;
 
 			if (parse_u64(val, &n) || n == 0 || n > VM_MAX_CPUS)
-				return err_at(err, errlen, "--cpus '%s': must be a whole "
-					      "number from 1 to %d", val, VM_MAX_CPUS);
+				return err_at(err, errlen,
+					      "--cpus '%s': must be a whole "
+					      "number from 1 to %d",
+					      val, VM_MAX_CPUS);
 			cfg->ncpus = (unsigned)n;
 		} else if (!strcmp(opt, "--disk")) {
 			if (cfg->ndisks == VM_MAX_DISKS)
-				return err_at(err, errlen, "too many --disk (at most %d)",
+				return err_at(err, errlen,
+					      "too many --disk (at most %d)",
 					      VM_MAX_DISKS);
-			if (cli_parse_disk(val, &cfg->disks[cfg->ndisks], err, errlen))
+			if (cli_parse_disk(val, &cfg->disks[cfg->ndisks], err,
+					   errlen))
 				return CLI_ERROR;
 			cfg->ndisks++;
 		} else if (!strcmp(opt, "--net")) {
 			if (cfg->nnets == VM_MAX_NETS)
-				return err_at(err, errlen, "too many --net (at most %d)",
+				return err_at(err, errlen,
+					      "too many --net (at most %d)",
 					      VM_MAX_NETS);
-			if (cli_parse_net(val, &cfg->nets[cfg->nnets], err, errlen))
+			if (cli_parse_net(val, &cfg->nets[cfg->nnets], err,
+					  errlen))
 				return CLI_ERROR;
 			cfg->nnets++;
 		} else if (!strcmp(opt, "--virtio-cmdline")) {
 			if (parse_onoff(val, false, &cfg->virtio_cmdline))
-				return err_at(err, errlen, "--virtio-cmdline '%s': use on "
-					      "or off", val);
+				return err_at(err, errlen,
+					      "--virtio-cmdline '%s': use on "
+					      "or off",
+					      val);
 		} else if (!strcmp(opt, "--pvm-workarounds")) {
 			if (parse_onoff(val, true, &cfg->pvm_workarounds))
-				return err_at(err, errlen, "--pvm-workarounds '%s': use "
-					      "on, off or auto", val);
+				return err_at(err, errlen,
+					      "--pvm-workarounds '%s': use "
+					      "on, off or auto",
+					      val);
 		}
 	}
 	if (!cfg->kernel)
-		return err_at(err, errlen, "no kernel: --kernel IMAGE is required");
+		return err_at(err, errlen,
+			      "no kernel: --kernel IMAGE is required");
 	return CLI_RUN;
 }

@@ -9,7 +9,7 @@
 
 #define VMM_VERSION "0.1.0"
 #define DEFAULT_MEM (256ULL << 20)
-#define MAX_MEM (1ULL << 40)
+#define MAX_MEM	    (1ULL << 40)
 
 enum cli_result { CLI_RUN = 0, CLI_HELP = 1, CLI_VERSION = 2, CLI_ERROR = -1 };
 

@@ -88,8 +88,9 @@ static void console_read(struct ev_handler *h, uint32_t events)
 		if (c->tty && c->escape) {
 			c->escape = false;
 			if (b == 'x' || b == 'X') {
-				vm_request_stop(c->vm, VM_EXIT_POWEROFF,
-						"quit from the console (Ctrl-A x)");
+				vm_request_stop(
+				    c->vm, VM_EXIT_POWEROFF,
+				    "quit from the console (Ctrl-A x)");
 				return;
 			}
 			if (b != CTRL_A)
@@ -154,8 +155,8 @@ void console_init(struct console *c, struct vm *vm, struct serial *s)
 	if (c->space.fd < 0 || evloop_add(&vm->ev, &c->space, EPOLLIN))
 		die_errno("console eventfd");
 
-	c->in = (struct ev_handler){.fd = STDIN_FILENO, .cb = console_read,
-				    .opaque = c};
+	c->in = (struct ev_handler){
+	    .fd = STDIN_FILENO, .cb = console_read, .opaque = c};
 	/* epoll refuses regular files and /dev/null: then there is no input. */
 	if (evloop_add(&vm->ev, &c->in, EPOLLIN) < 0) {
 		c->eof = true;

@@ -19,12 +19,12 @@ struct serial;
 struct console {
 	struct vm *vm;
 	struct serial *serial;
-	struct ev_handler in;     /* stdin */
-	struct ev_handler space;  /* eventfd: the guest drained the RX FIFO */
+	struct ev_handler in;	 /* stdin */
+	struct ev_handler space; /* eventfd: the guest drained the RX FIFO */
 	bool tty;
-	bool escape;              /* saw Ctrl-A */
+	bool escape; /* saw Ctrl-A */
 	bool eof;
-	uint8_t pending[64];      /* read from stdin, not yet in the FIFO */
+	uint8_t pending[64]; /* read from stdin, not yet in the FIFO */
 	unsigned npending, pending_off;
 	uint64_t out_dropped;
 };

@@ -38,7 +38,8 @@ static int prop_reg(void *fdt, uint64_t base, uint64_t size)
 static int port_node(void *fdt, const char *name, const char *compat,
 		     uint32_t port, uint32_t len, int irq)
 {
-	fdt32_t reg[3] = {cpu_to_fdt32(1), cpu_to_fdt32(port), cpu_to_fdt32(len)};
+	fdt32_t reg[3] = {cpu_to_fdt32(1), cpu_to_fdt32(port),
+			  cpu_to_fdt32(len)};
 	int ret = fdt_begin_node(fdt, name);
 
 	ret = ret ?: fdt_property_string(fdt, "compatible", compat);
@@ -58,13 +59,15 @@ static int build(const struct vm *vm, void *fdt)
 	ret = ret ?: fdt_finish_reservemap(fdt);
 	ret = ret ?: fdt_begin_node(fdt, "");
 	ret = ret ?: fdt_property_string(fdt, "compatible", "vmm,x86-64-pvh");
-	ret = ret ?: fdt_property_string(fdt, "model", "vmm KVM virtual machine");
+	ret =
+	    ret ?: fdt_property_string(fdt, "model", "vmm KVM virtual machine");
 	ret = ret ?: fdt_property_u32(fdt, "#address-cells", 2);
 	ret = ret ?: fdt_property_u32(fdt, "#size-cells", 2);
 	ret = ret ?: fdt_property_u32(fdt, "interrupt-parent", IOAPIC_PHANDLE);
 
 	ret = ret ?: fdt_begin_node(fdt, "chosen");
-	ret = ret ?: fdt_property_string(fdt, "stdout-path", "/isa/serial@i3f8");
+	ret =
+	    ret ?: fdt_property_string(fdt, "stdout-path", "/isa/serial@i3f8");
 	ret = ret ?: fdt_end_node(fdt);
 
 	ret = ret ?: fdt_begin_node(fdt, "memory@0");
@@ -97,11 +100,13 @@ static int build(const struct vm *vm, void *fdt)
 	ret = ret ?: fdt_property_string(fdt, "compatible", "isa");
 	ret = ret ?: fdt_property_u32(fdt, "#address-cells", 2);
 	ret = ret ?: fdt_property_u32(fdt, "#size-cells", 1);
-	ret = ret ?: port_node(fdt, "serial@i3f8", "ns16550a", PORT_COM1, 8,
+	ret = ret
+		  ?: port_node(fdt, "serial@i3f8", "ns16550a", PORT_COM1, 8,
 			       IRQ_COM1);
 	ret = ret ?: fdt_property_u32(fdt, "clock-frequency", 1843200);
 	ret = ret ?: fdt_end_node(fdt);
-	ret = ret ?: port_node(fdt, "debug-exit@if4", "vmm,debug-exit",
+	ret = ret
+		  ?: port_node(fdt, "debug-exit@if4", "vmm,debug-exit",
 			       PORT_DEBUG_EXIT, 4, -1);
 	ret = ret ?: fdt_end_node(fdt);
 	ret = ret ?: fdt_end_node(fdt);
@@ -122,9 +127,12 @@ static int build(const struct vm *vm, void *fdt)
 	for (unsigned i = 0; i < vm->nr_virtio && !ret; i++) {
 		const struct virtio_slot *s = &vm->virtio[i];
 
-		snprintf(name, sizeof(name), "virtio_mmio@%lx", (unsigned long)s->base);
+		snprintf(name, sizeof(name), "virtio_mmio@%lx",
+			 (unsigned long)s->base);
 		ret = fdt_begin_node(fdt, name);
-		ret = ret ?: fdt_property_string(fdt, "compatible", "virtio,mmio");
+		ret = ret
+			  ?: fdt_property_string(fdt, "compatible",
+						 "virtio,mmio");
 		ret = ret ?: prop_reg(fdt, s->base, VIRTIO_MMIO_SIZE);
 		ret = ret ?: fdt_property_u32(fdt, "interrupts", s->gsi);
 		ret = ret ?: fdt_property_string(fdt, "vmm,device", s->name);

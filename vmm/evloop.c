@@ -17,7 +17,8 @@ int evloop_init(struct evloop *ev)
 	if (ev->epfd < 0)
 		return -errno;
 	ev->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ev->wakefd < 0 || epoll_ctl(ev->epfd, EPOLL_CTL_ADD, ev->wakefd, &e)) {
+	if (ev->wakefd < 0 ||
+	    epoll_ctl(ev->epfd, EPOLL_CTL_ADD, ev->wakefd, &e)) {
 		int err = -errno;
 
 		evloop_close(ev);
@@ -81,7 +82,8 @@ int evloop_run(struct evloop *ev)
 			if (!h) { /* the wake-up eventfd */
 				uint64_t v;
 
-				if (read(ev->wakefd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				if (read(ev->wakefd, &v, sizeof(v)) < 0 &&
+				    errno != EAGAIN)
 					return -errno;
 				continue;
 			}

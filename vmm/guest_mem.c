@@ -17,8 +17,8 @@ static void gm_layout(struct guest_mem *gm, uint64_t ram_size)
 	gm->region[0] = (struct guest_region){0, low, gm->base};
 	gm->nr_regions = 1;
 	if (ram_size > low) {
-		gm->region[1] = (struct guest_region){MMIO_GAP_END, ram_size - low,
-						      gm->base + low};
+		gm->region[1] = (struct guest_region){
+		    MMIO_GAP_END, ram_size - low, gm->base + low};
 		gm->nr_regions = 2;
 	}
 }
@@ -34,8 +34,8 @@ int gm_create(struct guest_mem *gm, uint64_t ram_size)
 		return -errno;
 	if (ftruncate(fd, (off_t)ram_size) < 0)
 		goto err;
-	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-		 fd, 0);
+	p = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_NORESERVE, fd, 0);
 	if (p == MAP_FAILED)
 		goto err;
 	/* Guest RAM never belongs in a core dump of the VMM. */

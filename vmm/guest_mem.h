@@ -25,8 +25,8 @@ struct guest_mem {
 	struct guest_region region[2];
 	int nr_regions;
 	uint64_t ram_size; /* total bytes of RAM */
-	uint8_t *base;     /* host mapping of all RAM */
-	int memfd;         /* -1 for fake (test) memory */
+	uint8_t *base;	   /* host mapping of all RAM */
+	int memfd;	   /* -1 for fake (test) memory */
 };
 
 /* Map RAM from a memfd named GUEST_RAM_MEMFD_NAME. 0 or -errno. */

@@ -16,16 +16,16 @@ static const struct {
 	const char *name;
 	const char *why;
 } required_caps[] = {
-	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "guest RAM"},
-	{KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "in-kernel LAPIC/IOAPIC/PIC"},
-	{KVM_CAP_PIT2, "KVM_CAP_PIT2", "in-kernel PIT"},
-	{KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS", "KVM_IRQ_LINE"},
-	{KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "virtio queue notifications"},
-	{KVM_CAP_IRQFD, "KVM_CAP_IRQFD", "virtio interrupts"},
-	{KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", "VT-x TSS"},
-	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", "KVM_GET_SUPPORTED_CPUID"},
-	{KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE", "secondary vCPU state"},
-	{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "clean vCPU stop"},
+    {KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "guest RAM"},
+    {KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "in-kernel LAPIC/IOAPIC/PIC"},
+    {KVM_CAP_PIT2, "KVM_CAP_PIT2", "in-kernel PIT"},
+    {KVM_CAP_IRQ_INJECT_STATUS, "KVM_CAP_IRQ_INJECT_STATUS", "KVM_IRQ_LINE"},
+    {KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "virtio queue notifications"},
+    {KVM_CAP_IRQFD, "KVM_CAP_IRQFD", "virtio interrupts"},
+    {KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR", "VT-x TSS"},
+    {KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", "KVM_GET_SUPPORTED_CPUID"},
+    {KVM_CAP_MP_STATE, "KVM_CAP_MP_STATE", "secondary vCPU state"},
+    {KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT", "clean vCPU stop"},
 };
 
 bool kvm_has_cap(int kvm_fd, int cap)
@@ -50,8 +50,8 @@ int kvm_open_checked(void)
 		    KVM_API_VERSION);
 	for (size_t i = 0; i < ARRAY_SIZE(required_caps); i++)
 		if (!kvm_has_cap(fd, required_caps[i].cap))
-			die("/dev/kvm lacks %s (needed for %s)", required_caps[i].name,
-			    required_caps[i].why);
+			die("/dev/kvm lacks %s (needed for %s)",
+			    required_caps[i].name, required_caps[i].why);
 	return fd;
 }
 

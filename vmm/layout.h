@@ -19,52 +19,52 @@
 #ifndef VMM_LAYOUT_H
 #define VMM_LAYOUT_H
 
-#define GDT_START 0x500ULL
-#define PVH_INFO_START 0x6000ULL
+#define GDT_START	  0x500ULL
+#define PVH_INFO_START	  0x6000ULL
 #define PVH_MODLIST_START 0x6040ULL
-#define PVH_MEMMAP_START 0x6100ULL
-#define ZERO_PAGE_START 0x7000ULL
-#define BOOT_STACK_TOP 0x8ff0ULL
-#define PML4_START 0x9000ULL
-#define PDPT_START 0xa000ULL
-#define PD_START 0xb000ULL /* four pages: 0xb000-0xefff map 4 GiB */
-#define CMDLINE_START 0x20000ULL
-#define CMDLINE_MAX 2048ULL
-#define FDT_START 0x30000ULL
-#define FDT_MAX 0x10000ULL
-#define EBDA_START 0x9fc00ULL
-#define ACPI_START 0xa0000ULL  /* tables: XSDT, FADT, MADT, DSDT */
-#define ACPI_END 0xe0000ULL
-#define RSDP_START 0xe0000ULL
-#define BIOS_END 0x100000ULL /* e820 reserves EBDA_START..BIOS_END */
-#define HIMEM_START 0x100000ULL /* kernel load address: 1 MiB */
+#define PVH_MEMMAP_START  0x6100ULL
+#define ZERO_PAGE_START	  0x7000ULL
+#define BOOT_STACK_TOP	  0x8ff0ULL
+#define PML4_START	  0x9000ULL
+#define PDPT_START	  0xa000ULL
+#define PD_START	  0xb000ULL /* four pages: 0xb000-0xefff map 4 GiB */
+#define CMDLINE_START	  0x20000ULL
+#define CMDLINE_MAX	  2048ULL
+#define FDT_START	  0x30000ULL
+#define FDT_MAX		  0x10000ULL
+#define EBDA_START	  0x9fc00ULL
+#define ACPI_START	  0xa0000ULL /* tables: XSDT, FADT, MADT, DSDT */
+#define ACPI_END	  0xe0000ULL
+#define RSDP_START	  0xe0000ULL
+#define BIOS_END	  0x100000ULL /* e820 reserves EBDA_START..BIOS_END */
+#define HIMEM_START	  0x100000ULL /* kernel load address: 1 MiB */
 
 /* A secondary-vCPU wake-up trampoline must be below 1 MiB, page aligned. */
 #define AP_TRAMPOLINE_START 0x10000ULL
 
-#define MMIO_GAP_START 0xc0000000ULL
-#define MMIO_GAP_END 0x100000000ULL
-#define BENCH_MMIO_START 0xc0000000ULL /* bench device (devices/benchdev.h) */
-#define BENCH_MMIO_SIZE 0x1000ULL
-#define VIRTIO_MMIO_START 0xc0001000ULL /* one 4 KiB window per device */
-#define VIRTIO_MMIO_SIZE 0x1000ULL
+#define MMIO_GAP_START		0xc0000000ULL
+#define MMIO_GAP_END		0x100000000ULL
+#define BENCH_MMIO_START	0xc0000000ULL /* bench device (devices/benchdev.h) */
+#define BENCH_MMIO_SIZE		0x1000ULL
+#define VIRTIO_MMIO_START	0xc0001000ULL /* one 4 KiB window per device */
+#define VIRTIO_MMIO_SIZE	0x1000ULL
 #define VIRTIO_MMIO_MAX_DEVICES 32
-#define VIRTIO_GSI_BASE 5 /* device i gets GSI 5+i */
-#define IOAPIC_START 0xfec00000ULL
-#define LAPIC_START 0xfee00000ULL
-#define KVM_TSS_START 0xfffbd000ULL /* 3 pages, inside the gap */
-#define KVM_IDENTITY_MAP_START 0xfffbc000ULL
+#define VIRTIO_GSI_BASE		5 /* device i gets GSI 5+i */
+#define IOAPIC_START		0xfec00000ULL
+#define LAPIC_START		0xfee00000ULL
+#define KVM_TSS_START		0xfffbd000ULL /* 3 pages, inside the gap */
+#define KVM_IDENTITY_MAP_START	0xfffbc000ULL
 
 /* I/O ports the VMM answers (the rest go to the in-kernel PIC/PIT or default). */
 #define PORT_I8042_DATA 0x60
-#define PORT_I8042_CMD 0x64
+#define PORT_I8042_CMD	0x64
 #define PORT_ACPI_SLEEP 0x3c0 /* FADT sleep control (0x3c0) / status (0x3c1) */
 #define PORT_DEBUG_EXIT 0xf4  /* like QEMU's isa-debug-exit */
-#define PORT_COM1 0x3f8
-#define IRQ_COM1 4
-#define PORT_BENCH 0x510 /* bench payload's user-space test port */
-#define PORT_BENCH_LEN 8 /* 0x510 data/id, 0x514 ioeventfd notify */
-#define PORT_PVPANIC 0x505 /* ACPI QEMU0001 */
+#define PORT_COM1	0x3f8
+#define IRQ_COM1	4
+#define PORT_BENCH	0x510 /* bench payload's user-space test port */
+#define PORT_BENCH_LEN	8     /* 0x510 data/id, 0x514 ioeventfd notify */
+#define PORT_PVPANIC	0x505 /* ACPI QEMU0001 */
 
 #define GUEST_RAM_MIN (16ULL << 20)
 #endif

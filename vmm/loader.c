@@ -44,15 +44,19 @@ static int scan_notes(const uint8_t *p, uint64_t size, struct kernel_info *ki,
 		desc_off = name_off + ALIGN_UP((uint64_t)nh.n_namesz, 4);
 		next = desc_off + ALIGN_UP((uint64_t)nh.n_descsz, 4);
 		if (desc_off > size || next > size)
-			return fail(err, -EINVAL, "ELF note at offset %lu runs past its "
-				    "PT_NOTE segment", (unsigned long)off);
+			return fail(err, -EINVAL,
+				    "ELF note at offset %lu runs past its "
+				    "PT_NOTE segment",
+				    (unsigned long)off);
 		if (nh.n_namesz == 4 && !memcmp(p + name_off, "Xen", 4) &&
 		    nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY) {
 			uint64_t entry = 0;
 
 			if (nh.n_descsz != 4 && nh.n_descsz != 8)
-				return fail(err, -EINVAL, "PVH entry note has size %u, "
-					    "expected 4 or 8", nh.n_descsz);
+				return fail(err, -EINVAL,
+					    "PVH entry note has size %u, "
+					    "expected 4 or 8",
+					    nh.n_descsz);
 			memcpy(&entry, p + desc_off, nh.n_descsz);
 			ki->entry = entry;
 			*found = true;
@@ -75,27 +79,37 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 	memset(ki, 0, sizeof(*ki));
 	ki->kind = KERNEL_PVH_ELF;
 	if (len < sizeof(eh))
-		return fail(err, -EINVAL, "ELF image truncated: %zu bytes is "
-			    "shorter than the ELF header", len);
+		return fail(err, -EINVAL,
+			    "ELF image truncated: %zu bytes is "
+			    "shorter than the ELF header",
+			    len);
 	memcpy(&eh, img, sizeof(eh));
 	if (memcmp(eh.e_ident, ELFMAG, SELFMAG))
-		return fail(err, -EINVAL, "not an ELF image (bad e_ident magic)");
+		return fail(err, -EINVAL,
+			    "not an ELF image (bad e_ident magic)");
 	if (eh.e_ident[EI_CLASS] != ELFCLASS64)
-		return fail(err, -EINVAL, "ELF e_ident[EI_CLASS] is %u: only 64-bit "
-			    "ELF is supported", eh.e_ident[EI_CLASS]);
+		return fail(err, -EINVAL,
+			    "ELF e_ident[EI_CLASS] is %u: only 64-bit "
+			    "ELF is supported",
+			    eh.e_ident[EI_CLASS]);
 	if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
-		return fail(err, -EINVAL, "ELF e_ident[EI_DATA]: not little-endian");
+		return fail(err, -EINVAL,
+			    "ELF e_ident[EI_DATA]: not little-endian");
 	if (eh.e_machine != EM_X86_64)
-		return fail(err, -EINVAL, "ELF e_machine is %u, not x86-64 (%u)",
+		return fail(err, -EINVAL,
+			    "ELF e_machine is %u, not x86-64 (%u)",
 			    eh.e_machine, EM_X86_64);
 	if (eh.e_phentsize != sizeof(Elf64_Phdr))
 		return fail(err, -EINVAL, "ELF e_phentsize is %u, expected %zu",
 			    eh.e_phentsize, sizeof(Elf64_Phdr));
 	if (eh.e_phnum == 0 ||
-	    !in_file(len, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))
-		return fail(err, -EINVAL, "ELF image truncated: program headers "
-			    "(e_phoff %lu, e_phnum %u) lie outside the %zu-byte file",
-			    (unsigned long)eh.e_phoff, eh.e_phnum, len);
+	    !in_file(len, eh.e_phoff,
+		     (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))
+		return fail(
+		    err, -EINVAL,
+		    "ELF image truncated: program headers "
+		    "(e_phoff %lu, e_phnum %u) lie outside the %zu-byte file",
+		    (unsigned long)eh.e_phoff, eh.e_phnum, len);
 
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		Elf64_Phdr ph;
@@ -106,10 +120,12 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 		if (ph.p_type != PT_LOAD && ph.p_type != PT_NOTE)
 			continue;
 		if (!in_file(len, ph.p_offset, ph.p_filesz))
-			return fail(err, -EINVAL, "ELF image truncated: segment %u "
-				    "(p_offset %#lx, p_filesz %#lx) ends past the %zu-byte file",
-				    i, (unsigned long)ph.p_offset,
-				    (unsigned long)ph.p_filesz, len);
+			return fail(
+			    err, -EINVAL,
+			    "ELF image truncated: segment %u "
+			    "(p_offset %#lx, p_filesz %#lx) ends past the %zu-byte file",
+			    i, (unsigned long)ph.p_offset,
+			    (unsigned long)ph.p_filesz, len);
 		if (ph.p_type == PT_NOTE) {
 			int ret = scan_notes(img + ph.p_offset, ph.p_filesz, ki,
 					     &found, err);
@@ -118,20 +134,25 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 			continue;
 		}
 		if (ph.p_filesz > ph.p_memsz)
-			return fail(err, -EINVAL, "ELF segment %u: p_filesz > p_memsz", i);
+			return fail(err, -EINVAL,
+				    "ELF segment %u: p_filesz > p_memsz", i);
 		if (ph.p_memsz == 0)
 			continue;
 		if (ph.p_paddr < HIMEM_START)
-			return fail(err, -EINVAL, "ELF segment %u p_paddr %#lx is below "
-				    "1 MiB, where the VMM keeps boot data", i,
-				    (unsigned long)ph.p_paddr);
+			return fail(err, -EINVAL,
+				    "ELF segment %u p_paddr %#lx is below "
+				    "1 MiB, where the VMM keeps boot data",
+				    i, (unsigned long)ph.p_paddr);
 		dst = gm_ptr(gm, ph.p_paddr, ph.p_memsz);
-		if (!dst || __builtin_add_overflow(ph.p_paddr, ph.p_memsz, &end))
-			return fail(err, -EFBIG, "ELF segment %u [%#lx, +%#lx) is not "
-				    "inside guest RAM (%lu MiB): increase --mem?", i,
-				    (unsigned long)ph.p_paddr,
-				    (unsigned long)ph.p_memsz,
-				    (unsigned long)(gm->ram_size >> 20));
+		if (!dst ||
+		    __builtin_add_overflow(ph.p_paddr, ph.p_memsz, &end))
+			return fail(
+			    err, -EFBIG,
+			    "ELF segment %u [%#lx, +%#lx) is not "
+			    "inside guest RAM (%lu MiB): increase --mem?",
+			    i, (unsigned long)ph.p_paddr,
+			    (unsigned long)ph.p_memsz,
+			    (unsigned long)(gm->ram_size >> 20));
 		memcpy(dst, img + ph.p_offset, ph.p_filesz);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 		if (ph.p_paddr < load_start)
@@ -143,13 +164,17 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 	if (!nload)
 		return fail(err, -EINVAL, "ELF image has no PT_LOAD segment");
 	if (!found)
-		return fail(err, -EINVAL, "ELF image has no PVH entry note "
-			    "(Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY); for Linux "
-			    "build with CONFIG_PVH=y, or boot the bzImage");
+		return fail(
+		    err, -EINVAL,
+		    "ELF image has no PVH entry note "
+		    "(Xen ELF note XEN_ELFNOTE_PHYS32_ENTRY); for Linux "
+		    "build with CONFIG_PVH=y, or boot the bzImage");
 	if (!gm_ptr(gm, ki->entry, 1) || ki->entry < load_start ||
 	    ki->entry >= load_end)
-		return fail(err, -EINVAL, "PVH entry %#lx is outside the loaded "
-			    "image", (unsigned long)ki->entry);
+		return fail(err, -EINVAL,
+			    "PVH entry %#lx is outside the loaded "
+			    "image",
+			    (unsigned long)ki->entry);
 	ki->load_end = load_end;
 	ki->cmdline_max = CMDLINE_MAX;
 	ki->initrd_max = MMIO_GAP_START;
@@ -157,31 +182,41 @@ int load_pvh_elf(struct guest_mem *gm, const uint8_t *img, size_t len,
 }
 
 /* Linux boot protocol, Documentation/x86/boot.rst. Offsets into the file. */
-#define BZ_SETUP_SECTS 0x1f1
-#define BZ_SYSSIZE 0x1f4
-#define BZ_BOOT_FLAG 0x1fe
-#define BZ_HEADER 0x202
-#define BZ_VERSION 0x206
-#define BZ_LOADFLAGS 0x211
+#define BZ_SETUP_SECTS	   0x1f1
+#define BZ_SYSSIZE	   0x1f4
+#define BZ_BOOT_FLAG	   0x1fe
+#define BZ_HEADER	   0x202
+#define BZ_VERSION	   0x206
+#define BZ_LOADFLAGS	   0x211
 #define BZ_INITRD_ADDR_MAX 0x22c
-#define BZ_KERNEL_ALIGN 0x230
-#define BZ_RELOCATABLE 0x234
-#define BZ_XLOADFLAGS 0x236
-#define BZ_CMDLINE_SIZE 0x238
-#define BZ_PREF_ADDRESS 0x258
-#define BZ_INIT_SIZE 0x260
-#define BZ_MIN_LEN 0x268
-#define XLF_KERNEL_64 (1 << 0)
-#define LOADED_HIGH (1 << 0)
+#define BZ_KERNEL_ALIGN	   0x230
+#define BZ_RELOCATABLE	   0x234
+#define BZ_XLOADFLAGS	   0x236
+#define BZ_CMDLINE_SIZE	   0x238
+#define BZ_PREF_ADDRESS	   0x258
+#define BZ_INIT_SIZE	   0x260
+#define BZ_MIN_LEN	   0x268
+#define XLF_KERNEL_64	   (1 << 0)
+#define LOADED_HIGH	   (1 << 0)
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-static uint64_t rd64(const uint8_t *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+static uint32_t rd32(const uint8_t *p)
+{
+	return rd16(p) | (uint32_t)rd16(p + 2) << 16;
+}
+static uint64_t rd64(const uint8_t *p)
+{
+	return rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
 
 int load_bzimage(struct guest_mem *gm, const uint8_t *img, size_t len,
 		 struct kernel_info *ki, char *err)
 {
-	uint64_t setup_size, kernel_size, load_addr, align, init_size, start, end;
+	uint64_t setup_size, kernel_size, load_addr, align, init_size, start,
+	    end;
 	uint16_t version;
 	size_t hdr_len;
 	uint8_t *dst;
@@ -190,31 +225,43 @@ int load_bzimage(struct guest_mem *gm, const uint8_t *img, size_t len,
 	ki->kind = KERNEL_BZIMAGE;
 	ki->is_linux = true;
 	if (len < BZ_MIN_LEN)
-		return fail(err, -EINVAL, "bzImage truncated: %zu bytes is shorter "
-			    "than the setup header", len);
+		return fail(err, -EINVAL,
+			    "bzImage truncated: %zu bytes is shorter "
+			    "than the setup header",
+			    len);
 	if (rd16(img + BZ_BOOT_FLAG) != 0xaa55)
-		return fail(err, -EINVAL, "bzImage boot_flag is %#x, expected 0xaa55",
+		return fail(err, -EINVAL,
+			    "bzImage boot_flag is %#x, expected 0xaa55",
 			    rd16(img + BZ_BOOT_FLAG));
 	if (memcmp(img + BZ_HEADER, "HdrS", 4))
-		return fail(err, -EINVAL, "bzImage header magic is not \"HdrS\"");
+		return fail(err, -EINVAL,
+			    "bzImage header magic is not \"HdrS\"");
 	version = rd16(img + BZ_VERSION);
 	if (version < 0x020c)
-		return fail(err, -EINVAL, "bzImage boot protocol version %u.%02u is "
-			    "too old: the 64-bit entry needs 2.12", version >> 8,
-			    version & 0xff);
+		return fail(err, -EINVAL,
+			    "bzImage boot protocol version %u.%02u is "
+			    "too old: the 64-bit entry needs 2.12",
+			    version >> 8, version & 0xff);
 	if (!(rd16(img + BZ_XLOADFLAGS) & XLF_KERNEL_64))
-		return fail(err, -EINVAL, "bzImage xloadflags lacks XLF_KERNEL_64: "
+		return fail(err, -EINVAL,
+			    "bzImage xloadflags lacks XLF_KERNEL_64: "
 			    "not a 64-bit kernel");
 	if (!(img[BZ_LOADFLAGS] & LOADED_HIGH))
-		return fail(err, -EINVAL, "bzImage loadflags lacks LOADED_HIGH");
-	setup_size = ((uint64_t)(img[BZ_SETUP_SECTS] ? img[BZ_SETUP_SECTS] : 4) + 1) * 512;
+		return fail(err, -EINVAL,
+			    "bzImage loadflags lacks LOADED_HIGH");
+	setup_size =
+	    ((uint64_t)(img[BZ_SETUP_SECTS] ? img[BZ_SETUP_SECTS] : 4) + 1) *
+	    512;
 	if (setup_size >= len)
-		return fail(err, -EINVAL, "bzImage truncated: setup_sects (%u) says "
-			    "the setup code is %lu bytes but the file is %zu bytes",
-			    img[BZ_SETUP_SECTS], (unsigned long)setup_size, len);
+		return fail(
+		    err, -EINVAL,
+		    "bzImage truncated: setup_sects (%u) says "
+		    "the setup code is %lu bytes but the file is %zu bytes",
+		    img[BZ_SETUP_SECTS], (unsigned long)setup_size, len);
 	kernel_size = len - setup_size;
 	if ((uint64_t)rd32(img + BZ_SYSSIZE) * 16 > kernel_size)
-		return fail(err, -EINVAL, "bzImage truncated: syssize says %lu bytes "
+		return fail(err, -EINVAL,
+			    "bzImage truncated: syssize says %lu bytes "
 			    "of kernel follow the setup code, the file has %lu",
 			    (unsigned long)rd32(img + BZ_SYSSIZE) * 16,
 			    (unsigned long)kernel_size);
@@ -223,13 +270,16 @@ int load_bzimage(struct guest_mem *gm, const uint8_t *img, size_t len,
 		init_size = kernel_size;
 	align = rd32(img + BZ_KERNEL_ALIGN);
 	if (align & (align - 1))
-		return fail(err, -EINVAL, "bzImage kernel_alignment %#lx is not a "
-			    "power of two", (unsigned long)align);
+		return fail(err, -EINVAL,
+			    "bzImage kernel_alignment %#lx is not a "
+			    "power of two",
+			    (unsigned long)align);
 	load_addr = HIMEM_START;
 	if (!img[BZ_RELOCATABLE]) {
 		load_addr = rd64(img + BZ_PREF_ADDRESS);
 		if (load_addr < HIMEM_START)
-			return fail(err, -EINVAL, "bzImage is not relocatable and its "
+			return fail(err, -EINVAL,
+				    "bzImage is not relocatable and its "
 				    "pref_address %#lx is below 1 MiB",
 				    (unsigned long)load_addr);
 	}
@@ -243,9 +293,10 @@ int load_bzimage(struct guest_mem *gm, const uint8_t *img, size_t len,
 		start = rd64(img + BZ_PREF_ADDRESS);
 	if (__builtin_add_overflow(start, init_size, &end) ||
 	    end > gm_low_end(gm) || !gm_ptr(gm, load_addr, kernel_size))
-		return fail(err, -EFBIG, "bzImage needs RAM up to %#lx (init_size "
-			    "%#lx): increase --mem", (unsigned long)end,
-			    (unsigned long)init_size);
+		return fail(err, -EFBIG,
+			    "bzImage needs RAM up to %#lx (init_size "
+			    "%#lx): increase --mem",
+			    (unsigned long)end, (unsigned long)init_size);
 	dst = gm_ptr(gm, load_addr, kernel_size);
 	memcpy(dst, img + setup_size, kernel_size);
 
@@ -270,7 +321,8 @@ int load_kernel(struct guest_mem *gm, const uint8_t *img, size_t len,
 		return load_pvh_elf(gm, img, len, ki, err);
 	if (len >= BZ_HEADER + 4 && !memcmp(img + BZ_HEADER, "HdrS", 4))
 		return load_bzimage(gm, img, len, ki, err);
-	return fail(err, -EINVAL, "not a kernel image: neither an ELF (magic "
+	return fail(err, -EINVAL,
+		    "not a kernel image: neither an ELF (magic "
 		    "\\x7fELF) nor a bzImage (\"HdrS\" at offset 0x202)");
 }
 
@@ -282,10 +334,12 @@ int load_initrd(struct guest_mem *gm, const struct kernel_info *ki,
 	if (ki->initrd_max < top)
 		top = ki->initrd_max;
 	if (len > top || ALIGN_DOWN(top - len, 4096) < ki->load_end)
-		return fail(err, -EFBIG, "initrd (%zu bytes) does not fit in guest "
-			    "RAM between the kernel (ends %#lx) and %#lx: increase "
-			    "--mem", len, (unsigned long)ki->load_end,
-			    (unsigned long)top);
+		return fail(
+		    err, -EFBIG,
+		    "initrd (%zu bytes) does not fit in guest "
+		    "RAM between the kernel (ends %#lx) and %#lx: increase "
+		    "--mem",
+		    len, (unsigned long)ki->load_end, (unsigned long)top);
 	addr = ALIGN_DOWN(top - len, 4096);
 	if (gm_write(gm, addr, data, len))
 		return fail(err, -EFBIG, "initrd does not fit in guest RAM");

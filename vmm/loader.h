@@ -17,11 +17,11 @@ enum kernel_kind { KERNEL_PVH_ELF, KERNEL_BZIMAGE };
 
 struct kernel_info {
 	enum kernel_kind kind;
-	uint64_t entry;        /* PVH 32-bit entry, or the bzImage 64-bit entry */
-	uint64_t load_end;     /* first byte above everything the kernel needs */
-	bool is_linux;         /* ELF with a "Linux" note, or any bzImage */
-	uint32_t cmdline_max;  /* bytes the kernel accepts, including the NUL */
-	uint64_t initrd_max;   /* highest address the initrd may end at, +1 */
+	uint64_t entry;	   /* PVH 32-bit entry, or the bzImage 64-bit entry */
+	uint64_t load_end; /* first byte above everything the kernel needs */
+	bool is_linux;	   /* ELF with a "Linux" note, or any bzImage */
+	uint32_t cmdline_max; /* bytes the kernel accepts, including the NUL */
+	uint64_t initrd_max;  /* highest address the initrd may end at, +1 */
 	/* bzImage only: the setup header, copied into the zero page later. */
 	uint8_t setup_header[0x280 - 0x1f1];
 	size_t setup_header_len;

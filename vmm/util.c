@@ -16,7 +16,8 @@ enum log_level log_level = LOG_NOTICE;
 
 void vmm_log(enum log_level lvl, const char *fmt, ...)
 {
-	static const char *const prefix[] = {"error: ", "warning: ", "", "", ""};
+	static const char *const prefix[] = {"error: ", "warning: ", "", "",
+					     ""};
 	va_list ap;
 
 	if (lvl > log_level)
@@ -115,10 +116,26 @@ int parse_size(const char *s, uint64_t *out)
 	switch (*s) {
 	case '\0':
 		break;
-	case 'k': case 'K': shift = 10; s++; break;
-	case 'm': case 'M': shift = 20; s++; break;
-	case 'g': case 'G': shift = 30; s++; break;
-	case 't': case 'T': shift = 40; s++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		s++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		s++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		s++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		s++;
+		break;
 	default:
 		return -EINVAL;
 	}

@@ -18,21 +18,21 @@
 #define SIG_KICK SIGUSR1
 
 /* MSR numbers */
-#define MSR_IA32_SYSENTER_CS 0x174
+#define MSR_IA32_SYSENTER_CS  0x174
 #define MSR_IA32_SYSENTER_ESP 0x175
 #define MSR_IA32_SYSENTER_EIP 0x176
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SYSCALL_MASK 0xc0000084
-#define MSR_KERNEL_GS_BASE 0xc0000102
-#define MSR_IA32_TSC 0x10
-#define MSR_IA32_MISC_ENABLE 0x1a0
-#define MSR_MTRR_DEF_TYPE 0x2ff
+#define MSR_STAR	      0xc0000081
+#define MSR_LSTAR	      0xc0000082
+#define MSR_CSTAR	      0xc0000083
+#define MSR_SYSCALL_MASK      0xc0000084
+#define MSR_KERNEL_GS_BASE    0xc0000102
+#define MSR_IA32_TSC	      0x10
+#define MSR_IA32_MISC_ENABLE  0x1a0
+#define MSR_MTRR_DEF_TYPE     0x2ff
 
 /* KVM paravirtual features (CPUID 0x40000001 EAX) that work by hypercall. */
-#define KVM_FEATURE_PV_UNHALT 7
-#define KVM_FEATURE_PV_SEND_IPI 11
+#define KVM_FEATURE_PV_UNHALT	   7
+#define KVM_FEATURE_PV_SEND_IPI	   11
 #define KVM_FEATURE_PV_SCHED_YIELD 13
 #define KVM_HYPERCALL_FEATURES                                                 \
 	((1u << KVM_FEATURE_PV_UNHALT) | (1u << KVM_FEATURE_PV_SEND_IPI) |     \
@@ -49,7 +49,8 @@ static void cpuid_topology(struct kvm_cpuid_entry2 *e, unsigned id,
 	switch (e->function) {
 	case 1:
 		/* APIC id, logical processors per package, HTT. */
-		e->ebx = (e->ebx & 0x0000ffff) | (id << 24) | ((ncpus & 0xff) << 16);
+		e->ebx =
+		    (e->ebx & 0x0000ffff) | (id << 24) | ((ncpus & 0xff) << 16);
 		if (ncpus > 1)
 			e->edx |= 1u << 28;
 		e->ecx |= 1u << 31; /* running under a hypervisor */
@@ -80,7 +81,7 @@ static void cpuid_topology(struct kvm_cpuid_entry2 *e, unsigned id,
 	case 0x8000001e: /* AMD: extended APIC id, core id, node id */
 		e->eax = id;
 		e->ebx = id & 0xff; /* one thread per core */
-		e->ecx = 0;         /* node 0, one node per package */
+		e->ecx = 0;	    /* node 0, one node per package */
 		break;
 	case 0x40000001:
 		if (pvm)
@@ -97,7 +98,8 @@ static void set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 	bool leaf_b = false;
 
 	/* Room for every supported leaf plus subleaves 1 and 2 of leaf 0xB. */
-	c = calloc(1, sizeof(*c) + (supported->nent + 2) * sizeof(c->entries[0]));
+	c = calloc(1,
+		   sizeof(*c) + (supported->nent + 2) * sizeof(c->entries[0]));
 	if (!c)
 		die("out of memory");
 	while ((1u << shift) < ncpus)
@@ -112,7 +114,8 @@ static void set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 			for (uint32_t sub = 0; sub < 3; sub++) {
 				c->entries[n] = *e;
 				c->entries[n].index = sub;
-				c->entries[n].flags |= KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+				c->entries[n].flags |=
+				    KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
 				n++;
 			}
 			continue;
@@ -123,7 +126,8 @@ static void set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 	for (uint32_t i = 0; i < n; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
-		cpuid_topology(e, vcpu->id, ncpus, shift, vcpu->vm->pvm_workarounds);
+		cpuid_topology(e, vcpu->id, ncpus, shift,
+			       vcpu->vm->pvm_workarounds);
 		if (e->function == 1 &&
 		    !kvm_has_cap(vcpu->vm->kvm_fd, KVM_CAP_TSC_DEADLINE_TIMER))
 			e->ecx &= ~(1u << 24);
@@ -136,9 +140,17 @@ static void set_cpuid(struct vcpu *vcpu, const struct kvm_cpuid2 *supported)
 static void set_msrs(struct vcpu *vcpu)
 {
 	static const uint32_t idx[] = {
-	    MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-	    MSR_STAR, MSR_CSTAR, MSR_KERNEL_GS_BASE, MSR_SYSCALL_MASK,
-	    MSR_LSTAR, MSR_IA32_TSC, MSR_IA32_MISC_ENABLE, MSR_MTRR_DEF_TYPE,
+	    MSR_IA32_SYSENTER_CS,
+	    MSR_IA32_SYSENTER_ESP,
+	    MSR_IA32_SYSENTER_EIP,
+	    MSR_STAR,
+	    MSR_CSTAR,
+	    MSR_KERNEL_GS_BASE,
+	    MSR_SYSCALL_MASK,
+	    MSR_LSTAR,
+	    MSR_IA32_TSC,
+	    MSR_IA32_MISC_ENABLE,
+	    MSR_MTRR_DEF_TYPE,
 	};
 	struct {
 		struct kvm_msrs hdr;
@@ -205,9 +217,16 @@ void vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported)
 static void set_seg(struct kvm_segment *s, uint16_t sel, uint8_t type, bool l,
 		    bool db)
 {
-	*s = (struct kvm_segment){
-	    .base = 0, .limit = 0xffffffff, .selector = sel, .type = type,
-	    .present = 1, .dpl = 0, .db = db, .s = 1, .l = l, .g = 1};
+	*s = (struct kvm_segment){.base = 0,
+				  .limit = 0xffffffff,
+				  .selector = sel,
+				  .type = type,
+				  .present = 1,
+				  .dpl = 0,
+				  .db = db,
+				  .s = 1,
+				  .l = l,
+				  .g = 1};
 }
 
 void vcpu_set_boot_regs(struct vcpu *vcpu, const struct kernel_info *ki,
@@ -235,9 +254,9 @@ void vcpu_set_boot_regs(struct vcpu *vcpu, const struct kernel_info *ki,
 		set_seg(&sregs.cs, GDT_CODE64 * 8, 0xb, true, false);
 		set_seg(&sregs.ds, GDT_DATA * 8, 0x3, false, true);
 		sregs.cr3 = PML4_START;
-		sregs.cr4 = 1u << 5;                    /* PAE */
-		sregs.cr0 = 0x80000011;                 /* PG | ET | PE */
-		sregs.efer = (1u << 8) | (1u << 10);    /* LME | LMA */
+		sregs.cr4 = 1u << 5;		     /* PAE */
+		sregs.cr0 = 0x80000011;		     /* PG | ET | PE */
+		sregs.efer = (1u << 8) | (1u << 10); /* LME | LMA */
 		regs.rsi = boot_info_gpa;
 		regs.rsp = regs.rbp = BOOT_STACK_TOP;
 	}
@@ -254,9 +273,11 @@ static void trace_io(struct vcpu *vcpu, const struct kvm_run *run,
 	uint64_t v = 0;
 
 	memcpy(&v, data, run->io.size);
-	fprintf(stderr, "vmm: trace: vcpu%u %s port %#06x size %u data %#lx -> %s\n",
+	fprintf(stderr,
+		"vmm: trace: vcpu%u %s port %#06x size %u data %#lx -> %s\n",
 		vcpu->id, run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in ",
-		run->io.port, run->io.size, (unsigned long)v, r ? r->name : "(none)");
+		run->io.port, run->io.size, (unsigned long)v,
+		r ? r->name : "(none)");
 }
 
 static void handle_io(struct vcpu *vcpu, struct kvm_run *run, bool timing)
@@ -269,11 +290,14 @@ static void handle_io(struct vcpu *vcpu, struct kvm_run *run, bool timing)
 		struct bus_range *r;
 
 		if (run->io.direction == KVM_EXIT_IO_OUT)
-			r = bus_write(&vm->pio, run->io.port, data, run->io.size);
+			r = bus_write(&vm->pio, run->io.port, data,
+				      run->io.size);
 		else
-			r = bus_read(&vm->pio, run->io.port, data, run->io.size);
+			r = bus_read(&vm->pio, run->io.port, data,
+				     run->io.size);
 		if (timing && r)
-			__atomic_fetch_add(&r->ns, now_ns() - t0, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&r->ns, now_ns() - t0,
+					   __ATOMIC_RELAXED);
 		if (vm->cfg->trace)
 			trace_io(vcpu, run, data, r);
 	}
@@ -289,19 +313,23 @@ static void handle_mmio(struct vcpu *vcpu, struct kvm_run *run, bool timing)
 	if (len > sizeof(run->mmio.data))
 		len = sizeof(run->mmio.data);
 	if (run->mmio.is_write)
-		r = bus_write(&vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
+		r = bus_write(&vm->mmio, run->mmio.phys_addr, run->mmio.data,
+			      len);
 	else
-		r = bus_read(&vm->mmio, run->mmio.phys_addr, run->mmio.data, len);
+		r = bus_read(&vm->mmio, run->mmio.phys_addr, run->mmio.data,
+			     len);
 	if (timing && r)
 		__atomic_fetch_add(&r->ns, now_ns() - t0, __ATOMIC_RELAXED);
 	if (vm->cfg->trace) {
 		uint64_t v = 0;
 
 		memcpy(&v, run->mmio.data, len);
-		fprintf(stderr, "vmm: trace: vcpu%u mmio %s %#lx len %u data %#lx -> %s\n",
-			vcpu->id, run->mmio.is_write ? "write" : "read ",
-			(unsigned long)run->mmio.phys_addr, len, (unsigned long)v,
-			r ? r->name : "(none)");
+		fprintf(
+		    stderr,
+		    "vmm: trace: vcpu%u mmio %s %#lx len %u data %#lx -> %s\n",
+		    vcpu->id, run->mmio.is_write ? "write" : "read ",
+		    (unsigned long)run->mmio.phys_addr, len, (unsigned long)v,
+		    r ? r->name : "(none)");
 	}
 }
 
@@ -314,7 +342,9 @@ static unsigned failed_insn(const struct kvm_run *run, const uint8_t **bytes)
 	      KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
 		return 0;
 	*bytes = run->emulation_failure.insn_bytes;
-	return run->emulation_failure.insn_size < 15 ? run->emulation_failure.insn_size : 15;
+	return run->emulation_failure.insn_size < 15
+		   ? run->emulation_failure.insn_size
+		   : 15;
 }
 
 /*
@@ -379,13 +409,17 @@ static void report_internal_error(struct vcpu *vcpu, struct kvm_run *run)
 	if (ioctl(vcpu->fd, KVM_GET_REGS, &regs) < 0)
 		memset(&regs, 0, sizeof(regs));
 	for (unsigned i = 0; i < n; i++)
-		snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, " %02x", insn[i]);
-	vm_request_stop(vcpu->vm, VM_EXIT_FATAL,
-			"vCPU %u: KVM internal error, suberror %u%s, rip %#llx, "
-			"instruction bytes:%s", vcpu->id, run->internal.suberror,
-			run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
-			    ? " (instruction emulation failed)" : "",
-			regs.rip, n ? bytes : " (not given)");
+		snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, " %02x",
+			 insn[i]);
+	vm_request_stop(
+	    vcpu->vm, VM_EXIT_FATAL,
+	    "vCPU %u: KVM internal error, suberror %u%s, rip %#llx, "
+	    "instruction bytes:%s",
+	    vcpu->id, run->internal.suberror,
+	    run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION
+		? " (instruction emulation failed)"
+		: "",
+	    regs.rip, n ? bytes : " (not given)");
 }
 
 static void handle_exit(struct vcpu *vcpu, struct kvm_run *run, bool timing)
@@ -402,16 +436,19 @@ static void handle_exit(struct vcpu *vcpu, struct kvm_run *run, bool timing)
 	case KVM_EXIT_INTR:
 		break;
 	case KVM_EXIT_HLT:
-		vm_request_stop(vm, VM_EXIT_POWEROFF, "vCPU %u halted", vcpu->id);
+		vm_request_stop(vm, VM_EXIT_POWEROFF, "vCPU %u halted",
+				vcpu->id);
 		break;
 	case KVM_EXIT_SHUTDOWN:
 		vm_request_stop(vm, VM_EXIT_TRIPLE_FAULT,
-				"vCPU %u: triple fault (KVM_EXIT_SHUTDOWN)", vcpu->id);
+				"vCPU %u: triple fault (KVM_EXIT_SHUTDOWN)",
+				vcpu->id);
 		break;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {
 		case KVM_SYSTEM_EVENT_SHUTDOWN:
-			vm_request_stop(vm, VM_EXIT_POWEROFF, "guest powered off");
+			vm_request_stop(vm, VM_EXIT_POWEROFF,
+					"guest powered off");
 			break;
 		case KVM_SYSTEM_EVENT_RESET:
 			vm_request_stop(vm, VM_EXIT_REBOOT, "guest reset");
@@ -420,7 +457,8 @@ static void handle_exit(struct vcpu *vcpu, struct kvm_run *run, bool timing)
 			vm_request_stop(vm, VM_EXIT_PANIC, "guest crashed");
 			break;
 		default:
-			vm_request_stop(vm, VM_EXIT_FATAL, "unknown system event %u",
+			vm_request_stop(vm, VM_EXIT_FATAL,
+					"unknown system event %u",
 					run->system_event.type);
 		}
 		break;
@@ -429,14 +467,16 @@ static void handle_exit(struct vcpu *vcpu, struct kvm_run *run, bool timing)
 			report_internal_error(vcpu, run);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
-		vm_request_stop(vm, VM_EXIT_FATAL,
-				"vCPU %u: VM entry failed, hardware reason %#llx",
-				vcpu->id,
-				(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vm_request_stop(
+		    vm, VM_EXIT_FATAL,
+		    "vCPU %u: VM entry failed, hardware reason %#llx", vcpu->id,
+		    (unsigned long long)
+			run->fail_entry.hardware_entry_failure_reason);
 		break;
 	default:
-		vm_request_stop(vm, VM_EXIT_FATAL, "vCPU %u: unhandled exit %s (%u)",
-				vcpu->id, kvm_exit_name(run->exit_reason),
+		vm_request_stop(vm, VM_EXIT_FATAL,
+				"vCPU %u: unhandled exit %s (%u)", vcpu->id,
+				kvm_exit_name(run->exit_reason),
 				run->exit_reason);
 	}
 }
@@ -477,15 +517,17 @@ static void *vcpu_thread(void *arg)
 				vcpu->stats.exits[KVM_EXIT_INTR]++;
 				continue;
 			}
-			vm_request_stop(vm, VM_EXIT_FATAL, "vCPU %u: KVM_RUN: %s",
-					vcpu->id, strerror(errno));
+			vm_request_stop(vm, VM_EXIT_FATAL,
+					"vCPU %u: KVM_RUN: %s", vcpu->id,
+					strerror(errno));
 			break;
 		}
 		handle_exit(vcpu, run, timing);
 		if (run->exit_reason < EXIT_REASON_MAX) {
 			vcpu->stats.exits[run->exit_reason]++;
 			if (timing)
-				vcpu->stats.exit_ns[run->exit_reason] += now_ns() - t1;
+				vcpu->stats.exit_ns[run->exit_reason] +=
+				    now_ns() - t1;
 		}
 	}
 	return NULL;
@@ -520,7 +562,8 @@ void vcpu_kick(struct vcpu *vcpu)
 
 void vcpu_stats_print(struct vm *vm, FILE *out)
 {
-	uint64_t total[EXIT_REASON_MAX] = {0}, ns[EXIT_REASON_MAX] = {0}, run_ns = 0;
+	uint64_t total[EXIT_REASON_MAX] = {0}, ns[EXIT_REASON_MAX] = {0},
+		 run_ns = 0;
 
 	for (unsigned c = 0; c < vm->ncpus; c++) {
 		for (unsigned r = 0; r < EXIT_REASON_MAX; r++) {
@@ -533,8 +576,9 @@ void vcpu_stats_print(struct vm *vm, FILE *out)
 		"vmm time (us)", "avg (ns)");
 	for (unsigned r = 0; r < EXIT_REASON_MAX; r++)
 		if (total[r])
-			fprintf(out, "%-18s %12lu %14.1f %10lu\n", kvm_exit_name(r),
-				(unsigned long)total[r], ns[r] / 1000.0,
+			fprintf(out, "%-18s %12lu %14.1f %10lu\n",
+				kvm_exit_name(r), (unsigned long)total[r],
+				ns[r] / 1000.0,
 				(unsigned long)(ns[r] / total[r]));
 	fprintf(out, "%-18s %12s %14.1f\n", "(inside KVM_RUN)", "",
 		run_ns / 1000.0);
@@ -543,6 +587,7 @@ void vcpu_stats_print(struct vm *vm, FILE *out)
 	for (unsigned c = 0; c < vm->ncpus; c++)
 		assists += vm->vcpus[c].stats.assists;
 	if (assists)
-		fprintf(out, "%-18s %12lu  (instructions KVM could not emulate)\n",
+		fprintf(out,
+			"%-18s %12lu  (instructions KVM could not emulate)\n",
 			"(VMM assists)", (unsigned long)assists);
 }

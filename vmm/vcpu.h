@@ -11,7 +11,8 @@
 struct kvm_cpuid2;
 
 /* Create vCPU id and set CPUID, MSRs, FPU and LAPIC. Dies on failure. */
-void vcpu_create(struct vm *vm, unsigned id, const struct kvm_cpuid2 *supported);
+void vcpu_create(struct vm *vm, unsigned id,
+		 const struct kvm_cpuid2 *supported);
 /* Registers of the boot vCPU for the loaded kernel's entry. */
 void vcpu_set_boot_regs(struct vcpu *vcpu, const struct kernel_info *ki,
 			uint64_t boot_info_gpa);

@@ -53,7 +53,7 @@ struct vm_devices {
 
 /* Options the kvm_pvm software hypervisor needs (see README): it cannot
  * hide XSAVE, POPCNT, CMPXCHG16B, SMAP and SMEP, which it cannot emulate. */
-#define PVM_CMDLINE "noxsave clearcpuid=151,141,308,295"
+#define PVM_CMDLINE	"noxsave clearcpuid=151,141,308,295"
 #define DEFAULT_CMDLINE "console=ttyS0 reboot=k panic=-1"
 
 void vm_request_stop(struct vm *vm, int status, const char *fmt, ...)
@@ -96,7 +96,10 @@ int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool pio,
 		 bool datamatch, uint64_t data, int efd)
 {
 	struct kvm_ioeventfd io = {
-	    .datamatch = data, .addr = addr, .len = len, .fd = efd,
+	    .datamatch = data,
+	    .addr = addr,
+	    .len = len,
+	    .fd = efd,
 	    .flags = (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) |
 		     (datamatch ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0)};
 
@@ -124,7 +127,8 @@ void vm_add_stats(struct vm *vm, void (*print)(void *opaque, FILE *out),
 		  void *opaque)
 {
 	if (vm->nr_stats < ARRAY_SIZE(vm->stats))
-		vm->stats[vm->nr_stats++] = (struct stats_printer){print, opaque};
+		vm->stats[vm->nr_stats++] =
+		    (struct stats_printer){print, opaque};
 }
 
 /* --- device call-backs: the glue between device models and the VM --- */
@@ -167,14 +171,16 @@ static void power_event(void *opaque, enum power_event ev, uint32_t value)
 
 	switch (ev) {
 	case POWER_DEBUG_EXIT:
-		vm_request_stop(vm, (int)value, "guest wrote %u to the debug-exit port",
-				value);
+		vm_request_stop(vm, (int)value,
+				"guest wrote %u to the debug-exit port", value);
 		break;
 	case POWER_OFF:
-		vm_request_stop(vm, VM_EXIT_POWEROFF, "guest powered off (ACPI S5)");
+		vm_request_stop(vm, VM_EXIT_POWEROFF,
+				"guest powered off (ACPI S5)");
 		break;
 	case POWER_PANIC:
-		vm_request_stop(vm, VM_EXIT_PANIC, "guest kernel panic (pvpanic)");
+		vm_request_stop(vm, VM_EXIT_PANIC,
+				"guest kernel panic (pvpanic)");
 		break;
 	}
 }
@@ -198,8 +204,10 @@ static void serial_stats(void *opaque, FILE *out)
 	struct serial_stats st;
 
 	serial_get_stats(&d->com1, &st);
-	fprintf(out, "\nserial COM1: %lu bytes out (%lu dropped: host not "
-		"reading), %lu bytes in\n", (unsigned long)st.tx_bytes,
+	fprintf(out,
+		"\nserial COM1: %lu bytes out (%lu dropped: host not "
+		"reading), %lu bytes in\n",
+		(unsigned long)st.tx_bytes,
 		(unsigned long)(st.tx_dropped + d->console.out_dropped),
 		(unsigned long)st.rx_bytes);
 }
@@ -228,12 +236,16 @@ static void add_devices(struct vm *vm)
 	vm_add_stats(vm, serial_stats, vm);
 
 	d->i8042 = (struct i8042){.reset = i8042_reset, .opaque = vm};
-	reg(&vm->pio, PORT_I8042_DATA, 1, "i8042 data", &i8042_data_ops, &d->i8042);
-	reg(&vm->pio, PORT_I8042_CMD, 1, "i8042 command", &i8042_cmd_ops, &d->i8042);
+	reg(&vm->pio, PORT_I8042_DATA, 1, "i8042 data", &i8042_data_ops,
+	    &d->i8042);
+	reg(&vm->pio, PORT_I8042_CMD, 1, "i8042 command", &i8042_cmd_ops,
+	    &d->i8042);
 
 	d->power = (struct power){.event = power_event, .opaque = vm};
-	reg(&vm->pio, PORT_DEBUG_EXIT, 4, "debug-exit", &debug_exit_ops, &d->power);
-	reg(&vm->pio, PORT_ACPI_SLEEP, 2, "acpi sleep", &acpi_sleep_ops, &d->power);
+	reg(&vm->pio, PORT_DEBUG_EXIT, 4, "debug-exit", &debug_exit_ops,
+	    &d->power);
+	reg(&vm->pio, PORT_ACPI_SLEEP, 2, "acpi sleep", &acpi_sleep_ops,
+	    &d->power);
 	reg(&vm->pio, PORT_PVPANIC, 1, "pvpanic", &pvpanic_ops, &d->power);
 	vm_add_bench_device(vm, &d->bench); /* for vmm bench exits */
 
@@ -261,7 +273,8 @@ static void create_vm(struct vm *vm)
 	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->vm_fd < 0)
 		die_errno("KVM_CREATE_VM");
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_START) < 0)
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_START) <
+	    0)
 		die_errno("KVM_SET_TSS_ADDR");
 	if (kvm_has_cap(vm->kvm_fd, KVM_CAP_SET_IDENTITY_MAP_ADDR)) {
 		uint64_t a = KVM_IDENTITY_MAP_START;
@@ -293,7 +306,6 @@ static void setup_memory(struct vm *vm)
 			die_errno("KVM_SET_USER_MEMORY_REGION %d", i);
 	}
 }
-
 
 /* The command line: defaults, workarounds, devices, then the user's. */
 static void build_cmdline(struct vm *vm, const struct kernel_info *ki)
@@ -332,7 +344,8 @@ static void build_cmdline(struct vm *vm, const struct kernel_info *ki)
 #undef APPEND
 	if (strlen(vm->cmdline) + 1 > ki->cmdline_max)
 		die("kernel command line too long: %zu bytes; this kernel accepts at most "
-		    "%u", strlen(vm->cmdline), ki->cmdline_max - 1);
+		    "%u",
+		    strlen(vm->cmdline), ki->cmdline_max - 1);
 }
 
 static void load_images(struct vm *vm, struct kernel_info *ki)
@@ -356,7 +369,8 @@ static void load_images(struct vm *vm, struct kernel_info *ki)
 		ret = read_file(vm->cfg->initrd, &img, &len);
 		if (ret)
 			die("--initrd %s: %s", vm->cfg->initrd,
-			    ret == -EINVAL ? "not a regular file" : strerror(-ret));
+			    ret == -EINVAL ? "not a regular file"
+					   : strerror(-ret));
 		ret = load_initrd(&vm->mem, ki, img, len, &vm->initrd_gpa, err);
 		free(img);
 		if (ret)
@@ -386,7 +400,8 @@ static uint64_t setup_boot(struct vm *vm, const struct kernel_info *ki)
 	if (vm->cfg->dump_dtb) {
 		ret = fdt_dump(vm->fdt, fdt_size, vm->cfg->dump_dtb);
 		if (ret)
-			die("--dump-dtb %s: %s", vm->cfg->dump_dtb, strerror(-ret));
+			die("--dump-dtb %s: %s", vm->cfg->dump_dtb,
+			    strerror(-ret));
 	}
 	gm_write(&vm->mem, FDT_START, vm->fdt, fdt_size);
 	in.fdt_gpa = FDT_START;
@@ -421,11 +436,11 @@ void vm_build(struct vm *vm, const struct vm_config *cfg)
 	if (ret)
 		die("epoll: %s", strerror(-ret));
 
-	create_vm(vm);                          /* 1, 2 */
-	setup_memory(vm);                       /* 3 */
-	add_devices(vm);                        /* 4 */
-	load_images(vm, &ki);                   /* 5 */
-	boot_info = setup_boot(vm, &ki);        /* 6, 7 */
+	create_vm(vm);			 /* 1, 2 */
+	setup_memory(vm);		 /* 3 */
+	add_devices(vm);		 /* 4 */
+	load_images(vm, &ki);		 /* 5 */
+	boot_info = setup_boot(vm, &ki); /* 6, 7 */
 
 	cpuid = kvm_supported_cpuid(vm->kvm_fd); /* 8 */
 	for (unsigned i = 0; i < vm->ncpus; i++)
@@ -445,11 +460,12 @@ static void print_bus_stats(const struct bus *bus, FILE *out)
 		const struct bus_range *r = &bus->ranges[i];
 		char range[32];
 
-		snprintf(range, sizeof(range), "%#lx-%#lx", (unsigned long)r->base,
+		snprintf(range, sizeof(range), "%#lx-%#lx",
+			 (unsigned long)r->base,
 			 (unsigned long)(r->base + r->len - 1));
-		fprintf(out, "%-4s %-22s %-21s %10lu %10lu %12.1f\n", "", r->name,
-			range, (unsigned long)r->reads, (unsigned long)r->writes,
-			r->ns / 1000.0);
+		fprintf(out, "%-4s %-22s %-21s %10lu %10lu %12.1f\n", "",
+			r->name, range, (unsigned long)r->reads,
+			(unsigned long)r->writes, r->ns / 1000.0);
 	}
 	fprintf(out, "%-4s %-22s %-21s %10lu %10lu\n", "", "(no device)", "",
 		(unsigned long)bus->unhandled_reads,
@@ -493,14 +509,16 @@ int vm_run(struct vm *vm)
 	for (unsigned i = 0; i < vm->ncpus; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
 		if (ret) {
-			vm_request_stop(vm, VM_EXIT_ERROR, "cannot start vCPU %u: %s",
-					i, strerror(-ret));
+			vm_request_stop(vm, VM_EXIT_ERROR,
+					"cannot start vCPU %u: %s", i,
+					strerror(-ret));
 			break;
 		}
 	}
 	ret = evloop_run(&vm->ev);
 	if (ret)
-		vm_request_stop(vm, VM_EXIT_ERROR, "event loop: %s", strerror(-ret));
+		vm_request_stop(vm, VM_EXIT_ERROR, "event loop: %s",
+				strerror(-ret));
 	for (unsigned i = 0; i < vm->ncpus; i++)
 		if (vm->vcpus[i].started)
 			pthread_join(vm->vcpus[i].thread, NULL);
@@ -513,15 +531,17 @@ int vm_run(struct vm *vm)
 
 			if (ioctl(vm->vcpus[i].fd, KVM_GET_REGS, &r) == 0) {
 				ioctl(vm->vcpus[i].fd, KVM_GET_MP_STATE, &mp);
-				pr_info("vCPU %u stopped at rip %#llx rsp %#llx rflags %#llx "
-					"(mp_state %u)", i, r.rip, r.rsp, r.rflags,
-					mp.mp_state);
+				pr_info(
+				    "vCPU %u stopped at rip %#llx rsp %#llx rflags %#llx "
+				    "(mp_state %u)",
+				    i, r.rip, r.rsp, r.rflags, mp.mp_state);
 			}
 		}
 	}
 	if (vm->cfg->stats)
 		print_stats(vm);
-	if (vm->exit_status == VM_EXIT_FATAL || vm->exit_status == VM_EXIT_ERROR)
+	if (vm->exit_status == VM_EXIT_FATAL ||
+	    vm->exit_status == VM_EXIT_ERROR)
 		pr_err("%s", vm->stop_reason);
 	else
 		pr_notice("%s", vm->stop_reason);

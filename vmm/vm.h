@@ -13,27 +13,28 @@
 #include "guest_mem.h"
 #include "layout.h"
 
-#define VM_MAX_CPUS 64
+#define VM_MAX_CPUS  64
 #define VM_MAX_DISKS 16
-#define VM_MAX_NETS 8
+#define VM_MAX_NETS  8
 
 /*
  * The VMM's exit status says how the guest ended (see README "Exit status").
  * A guest that writes V to the debug-exit port ends the VMM with status V.
  */
 enum vm_exit_status {
-	VM_EXIT_POWEROFF = 0,     /* ACPI S5 or debug-exit 0 */
-	VM_EXIT_ERROR = 1,        /* bad input or a VMM failure */
-	VM_EXIT_USAGE = 2,        /* bad command line */
-	VM_EXIT_REBOOT = 3,       /* i8042 reset, ACPI reset */
+	VM_EXIT_POWEROFF = 0,	  /* ACPI S5 or debug-exit 0 */
+	VM_EXIT_ERROR = 1,	  /* bad input or a VMM failure */
+	VM_EXIT_USAGE = 2,	  /* bad command line */
+	VM_EXIT_REBOOT = 3,	  /* i8042 reset, ACPI reset */
 	VM_EXIT_TRIPLE_FAULT = 4, /* KVM_EXIT_SHUTDOWN */
-	VM_EXIT_PANIC = 5,        /* guest kernel panic (pvpanic) */
-	VM_EXIT_FATAL = 6,        /* a vCPU exit the VMM cannot handle */
+	VM_EXIT_PANIC = 5,	  /* guest kernel panic (pvpanic) */
+	VM_EXIT_FATAL = 6,	  /* a vCPU exit the VMM cannot handle */
 	VM_EXIT_SIGNAL_BASE = 128 /* 128 + signal number, like a shell */
 };
 
 struct disk_config {
-	char opt[4096]; /* copy of the option string; path and serial point in */
+	char
+	    opt[4096]; /* copy of the option string; path and serial point in */
 	const char *path;
 	const char *serial;
 	bool readonly;
@@ -49,14 +50,14 @@ struct net_config {
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
-	const char *cmdline;     /* appended to the default command line */
+	const char *cmdline;	 /* appended to the default command line */
 	bool no_default_cmdline; /* --cmdline replaces the default */
 	uint64_t mem_size;
 	unsigned ncpus;
 	bool stats;
 	bool trace;
 	const char *dump_dtb;
-	int virtio_cmdline; /* -1 auto, 0 off, 1 on: virtio_mmio.device= */
+	int virtio_cmdline;  /* -1 auto, 0 off, 1 on: virtio_mmio.device= */
 	int pvm_workarounds; /* -1 auto (when /sys/module/kvm_pvm), 0, 1 */
 	struct disk_config disks[VM_MAX_DISKS];
 	unsigned ndisks;
@@ -69,7 +70,7 @@ enum exit_kind_extra { EXIT_REASON_MAX = 64 };
 struct vcpu_stats {
 	uint64_t exits[EXIT_REASON_MAX];
 	uint64_t exit_ns[EXIT_REASON_MAX]; /* time in the VMM handling them */
-	uint64_t run_ns;                   /* time inside KVM_RUN */
+	uint64_t run_ns;		   /* time inside KVM_RUN */
 	uint64_t assists; /* instructions emulated for KVM (vcpu.c) */
 };
 
@@ -117,7 +118,7 @@ struct vm {
 	unsigned nr_stats;
 
 	/* Boot. */
-	bool linux_guest; /* bzImage or an ELF with a Linux note */
+	bool linux_guest;     /* bzImage or an ELF with a Linux note */
 	bool pvm_workarounds; /* host KVM is kvm_pvm (or asked for): see vm.c */
 	uint64_t pvh_entry;
 	uint64_t bz_entry; /* 0 unless bzImage */

@@ -38,8 +38,8 @@ struct vm_net {
 	struct ev_handler kick_h[2];
 	struct ev_handler tap_h;
 	bool tap_gone;
-	char slot[16];  /* "virtio-net0": bus and FDT name */
-	char name[48];  /* "virtio-net0 (tap vmmtap0)": logs and stats */
+	char slot[16]; /* "virtio-net0": bus and FDT name */
+	char name[48]; /* "virtio-net0 (tap vmmtap0)": logs and stats */
 };
 
 int tap_open(const char *name)
@@ -50,25 +50,29 @@ int tap_open(const char *name)
 	int fd, err;
 
 	if (!name || !*name || strlen(name) >= IFNAMSIZ) {
-		pr_err("tap '%s': name must be 1 to %d characters", name ? name : "",
-		       IFNAMSIZ - 1);
+		pr_err("tap '%s': name must be 1 to %d characters",
+		       name ? name : "", IFNAMSIZ - 1);
 		return -ENAMETOOLONG;
 	}
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		if (err == -ENOENT || err == -ENODEV || err == -ENXIO)
-			pr_err("tap %s: /dev/net/tun is missing (load the tun module)",
-			       name);
+			pr_err(
+			    "tap %s: /dev/net/tun is missing (load the tun module)",
+			    name);
 		else if (err == -EACCES || err == -EPERM)
 			pr_err("tap %s: cannot open /dev/net/tun: %s", name,
 			       strerror(-err));
 		else
-			pr_err("tap %s: /dev/net/tun: %s", name, strerror(-err));
+			pr_err("tap %s: /dev/net/tun: %s", name,
+			       strerror(-err));
 		return err;
 	}
-	if (ioctl(fd, TUNGETFEATURES, &features) < 0 || !(features & IFF_VNET_HDR)) {
-		pr_err("tap %s: the kernel's tun driver lacks IFF_VNET_HDR", name);
+	if (ioctl(fd, TUNGETFEATURES, &features) < 0 ||
+	    !(features & IFF_VNET_HDR)) {
+		pr_err("tap %s: the kernel's tun driver lacks IFF_VNET_HDR",
+		       name);
 		err = -EOPNOTSUPP;
 		goto fail;
 	}
@@ -79,18 +83,24 @@ int tap_open(const char *name)
 		err = -errno;
 		switch (err) {
 		case -EBUSY:
-			pr_err("tap %s: busy (another process has it open, or it "
-			       "is a multi-queue tap)", name);
+			pr_err(
+			    "tap %s: busy (another process has it open, or it "
+			    "is a multi-queue tap)",
+			    name);
 			break;
 		case -EPERM:
 		case -EACCES:
-			pr_err("tap %s: not allowed to create or attach it (needs "
-			       "CAP_NET_ADMIN, or a persistent tap owned by this "
-			       "user: ip tuntap add %s mode tap user $USER)", name, name);
+			pr_err(
+			    "tap %s: not allowed to create or attach it (needs "
+			    "CAP_NET_ADMIN, or a persistent tap owned by this "
+			    "user: ip tuntap add %s mode tap user $USER)",
+			    name, name);
 			break;
 		case -EINVAL:
-			pr_err("tap %s: exists but is not a tap (a tun device, or "
-			       "another interface with that name)", name);
+			pr_err(
+			    "tap %s: exists but is not a tap (a tun device, or "
+			    "another interface with that name)",
+			    name);
 			break;
 		default:
 			pr_err("tap %s: TUNSETIFF: %s", name, strerror(-err));
@@ -100,7 +110,8 @@ int tap_open(const char *name)
 	/* The guest's virtio_net_hdr_v1 (with num_buffers) is the tap's. */
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
 		err = -errno;
-		pr_err("tap %s: TUNSETVNETHDRSZ %d: %s", name, hdr, strerror(-err));
+		pr_err("tap %s: TUNSETVNETHDRSZ %d: %s", name, hdr,
+		       strerror(-err));
 		goto fail;
 	}
 	return fd;
@@ -125,7 +136,8 @@ static void vm_net_wake(void *opaque, unsigned q)
 	struct vm_net *d = opaque;
 	uint64_t one = 1;
 
-	if (q < 2 && write(d->kickfd[q], &one, sizeof(one)) < 0 && errno != EAGAIN)
+	if (q < 2 && write(d->kickfd[q], &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
 		pr_warn("%s: kick eventfd write: %s", d->name, strerror(errno));
 }
 
@@ -160,8 +172,9 @@ static void vm_net_tap(struct ev_handler *h, uint32_t events)
 
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		/* The interface went away: epoll would report it forever. */
-		pr_err("%s: the tap reports an error or hang-up; no more traffic",
-		       d->name);
+		pr_err(
+		    "%s: the tap reports an error or hang-up; no more traffic",
+		    d->name);
 		evloop_del(&d->vm->ev, h);
 		d->tap_gone = true;
 		return;
@@ -213,10 +226,14 @@ int vm_add_net(struct vm *vm, const struct net_config *nc, unsigned index)
 		goto fail;
 	}
 
-	struct vm_virtio_wiring w = {
-	    .name = d->slot, .mmio = &d->dev->mmio, .irqfd = d->irqfd,
-	    .nqueues = 2, .kickfd = d->kickfd, .kick_h = d->kick_h,
-	    .kick = vm_net_kick, .opaque = d};
+	struct vm_virtio_wiring w = {.name = d->slot,
+				     .mmio = &d->dev->mmio,
+				     .irqfd = d->irqfd,
+				     .nqueues = 2,
+				     .kickfd = d->kickfd,
+				     .kick_h = d->kick_h,
+				     .kick = vm_net_kick,
+				     .opaque = d};
 
 	err = vm_virtio_wire(vm, &w);
 	if (err == -ENOSPC)
@@ -226,8 +243,8 @@ int vm_add_net(struct vm *vm, const struct net_config *nc, unsigned index)
 	base = w.base;
 	gsi = w.gsi;
 	/* Registered with no events: the device asks once the guest is ready. */
-	d->tap_h = (struct ev_handler){.fd = d->dev->fd, .cb = vm_net_tap,
-				       .opaque = d};
+	d->tap_h = (struct ev_handler){
+	    .fd = d->dev->fd, .cb = vm_net_tap, .opaque = d};
 	err = evloop_add(&vm->ev, &d->tap_h, 0);
 	if (err) {
 		pr_err("%s: event loop: %s", d->name, strerror(-err));
@@ -237,9 +254,10 @@ int vm_add_net(struct vm *vm, const struct net_config *nc, unsigned index)
 	{
 		const uint8_t *m = d->dev->cfg.mac;
 
-		pr_info("%s: mac %02x:%02x:%02x:%02x:%02x:%02x, MMIO 0x%llx, GSI %u",
-			d->name, m[0], m[1], m[2], m[3], m[4], m[5],
-			(unsigned long long)base, gsi);
+		pr_info(
+		    "%s: mac %02x:%02x:%02x:%02x:%02x:%02x, MMIO 0x%llx, GSI %u",
+		    d->name, m[0], m[1], m[2], m[3], m[4], m[5],
+		    (unsigned long long)base, gsi);
 	}
 	return 0;
 

@@ -72,7 +72,8 @@ int vm_virtio_wire(struct vm *vm, struct vm_virtio_wiring *w)
 	}
 	err = vm_irqfd(vm, w->gsi, w->irqfd);
 	if (err) {
-		pr_err("%s: irqfd on GSI %u: %s", w->name, w->gsi, strerror(-err));
+		pr_err("%s: irqfd on GSI %u: %s", w->name, w->gsi,
+		       strerror(-err));
 		return err;
 	}
 	err = bus_register(&vm->mmio, w->base, VIRTIO_MMIO_SIZE, w->name,
@@ -83,15 +84,14 @@ int vm_virtio_wire(struct vm *vm, struct vm_virtio_wiring *w)
 		return err;
 	}
 	for (unsigned q = 0; q < w->nqueues; q++) {
-		err = vm_ioeventfd(vm, w->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4, false,
-				   true, q, w->kickfd[q]);
+		err = vm_ioeventfd(vm, w->base + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+				   false, true, q, w->kickfd[q]);
 		if (err) {
 			pr_err("%s: ioeventfd: %s", w->name, strerror(-err));
 			return err;
 		}
-		w->kick_h[q] = (struct ev_handler){.fd = w->kickfd[q],
-						   .cb = w->kick,
-						   .opaque = w->opaque};
+		w->kick_h[q] = (struct ev_handler){
+		    .fd = w->kickfd[q], .cb = w->kick, .opaque = w->opaque};
 		err = evloop_add(&vm->ev, &w->kick_h[q], EPOLLIN);
 		if (err) {
 			pr_err("%s: event loop: %s", w->name, strerror(-err));
@@ -116,7 +116,8 @@ int vm_add_disk(struct vm *vm, const struct disk_config *dc)
 
 	/* The default serial counts disks in command-line order. */
 	index = vm->nr_virtio;
-	if (vm->cfg && dc >= vm->cfg->disks && dc < vm->cfg->disks + vm->cfg->ndisks)
+	if (vm->cfg && dc >= vm->cfg->disks &&
+	    dc < vm->cfg->disks + vm->cfg->ndisks)
 		index = (unsigned)(dc - vm->cfg->disks);
 	snprintf(d->name, sizeof(d->name), "virtio-blk%u", index);
 
@@ -133,10 +134,14 @@ int vm_add_disk(struct vm *vm, const struct disk_config *dc)
 	if (err)
 		goto fail;
 
-	struct vm_virtio_wiring w = {
-	    .name = d->name, .mmio = &d->blk->mmio, .irqfd = d->irqfd,
-	    .nqueues = 1, .kickfd = &d->kickfd, .kick_h = &d->kick_h,
-	    .kick = vm_disk_kick, .opaque = d};
+	struct vm_virtio_wiring w = {.name = d->name,
+				     .mmio = &d->blk->mmio,
+				     .irqfd = d->irqfd,
+				     .nqueues = 1,
+				     .kickfd = &d->kickfd,
+				     .kick_h = &d->kick_h,
+				     .kick = vm_disk_kick,
+				     .opaque = d};
 
 	err = vm_virtio_wire(vm, &w);
 	if (err == -ENOSPC)
@@ -146,16 +151,18 @@ int vm_add_disk(struct vm *vm, const struct disk_config *dc)
 	base = w.base;
 	gsi = w.gsi;
 	d->aio_h = (struct ev_handler){.fd = virtio_blk_completion_fd(d->blk),
-				       .cb = vm_disk_aio, .opaque = d};
+				       .cb = vm_disk_aio,
+				       .opaque = d};
 	err = evloop_add(&vm->ev, &d->aio_h, EPOLLIN);
 	if (err) {
 		pr_err("disk %s: event loop: %s", dc->path, strerror(-err));
 		return err;
 	}
 	vm_add_stats(vm, virtio_blk_print_stats, d->blk);
-	pr_info("%s: %s%s, %llu sectors, MMIO 0x%llx, GSI %u", d->name, dc->path,
-		dc->readonly ? " (ro)" : "", (unsigned long long)d->blk->capacity,
-		(unsigned long long)base, gsi);
+	pr_info("%s: %s%s, %llu sectors, MMIO 0x%llx, GSI %u", d->name,
+		dc->path, dc->readonly ? " (ro)" : "",
+		(unsigned long long)d->blk->capacity, (unsigned long long)base,
+		gsi);
 	return 0;
 
 	/*

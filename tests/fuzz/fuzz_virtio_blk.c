@@ -27,13 +27,13 @@
 #include "../../devices/virtio_blk.h"
 #include "../../vmm/util.h"
 
-#define RAM (64 * 1024)
-#define DISK (64 * 512)
-#define DESC 0x1000
+#define RAM   (64 * 1024)
+#define DISK  (64 * 512)
+#define DESC  0x1000
 #define AVAIL 0x2000
-#define USED 0x3000
-#define HDR 0x4000
-#define DATA 0x8000
+#define USED  0x3000
+#define HDR   0x4000
+#define DATA  0x8000
 
 static struct guest_mem gm;
 static struct virtio_blk *blk;
@@ -91,10 +91,11 @@ static void bring_up(uint16_t num, uint8_t feat)
 	/* feat chooses among indirect / event idx / discard / the rest */
 	w32(VIRTIO_MMIO_DRIVER_FEATURES,
 	    (feat & 1 ? VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) : 0) |
-		    (feat & 2 ? VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) : 0) |
-		    (feat & 4 ? VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |
-				    VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES) : 0) |
-		    0x0000ffffu);
+		(feat & 2 ? VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) : 0) |
+		(feat & 4 ? VIRTIO_BIT(VIRTIO_BLK_F_DISCARD) |
+				VIRTIO_BIT(VIRTIO_BLK_F_WRITE_ZEROES)
+			  : 0) |
+		0x0000ffffu);
 	w32(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	w32(VIRTIO_MMIO_DRIVER_FEATURES, 1);
 	st |= VIRTIO_STATUS_FEATURES_OK;
@@ -119,10 +120,13 @@ static void post(uint8_t type, uint16_t sector, uint16_t len, uint8_t flags)
 	uint32_t dlen = len % (RAM - DATA);
 
 	gm_write(&gm, HDR + 16 * (i0 % 64), &h, sizeof(h));
-	d[i0] = (struct vring_desc){HDR + 16 * (i0 % 64), 16, VRING_DESC_F_NEXT, i1};
-	d[i1] = (struct vring_desc){DATA, dlen,
-				    (uint16_t)(VRING_DESC_F_NEXT |
-					       (flags & 1 ? VRING_DESC_F_WRITE : 0)), i2};
+	d[i0] = (struct vring_desc){HDR + 16 * (i0 % 64), 16, VRING_DESC_F_NEXT,
+				    i1};
+	d[i1] = (struct vring_desc){
+	    DATA, dlen,
+	    (uint16_t)(VRING_DESC_F_NEXT |
+		       (flags & 1 ? VRING_DESC_F_WRITE : 0)),
+	    i2};
 	d[i2] = (struct vring_desc){HDR + 0x800 + i0, flags & 2 ? 0 : 1,
 				    VRING_DESC_F_WRITE, 0};
 	next_desc = (uint16_t)(next_desc + 3);
@@ -132,7 +136,8 @@ static void post(uint8_t type, uint16_t sector, uint16_t len, uint8_t flags)
 
 static void reap(int timeout_ms)
 {
-	struct pollfd p = {.fd = virtio_blk_completion_fd(blk), .events = POLLIN};
+	struct pollfd p = {.fd = virtio_blk_completion_fd(blk),
+			   .events = POLLIN};
 
 	poll(&p, 1, timeout_ms);
 	virtio_blk_complete(blk);
@@ -145,7 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!blk)
 		init_once();
-	w32(VIRTIO_MMIO_STATUS, 0); /* reset drains whatever the last run left */
+	w32(VIRTIO_MMIO_STATUS,
+	    0); /* reset drains whatever the last run left */
 	memset(gm.base, 0, RAM);
 	next_desc = 0;
 
@@ -183,7 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (n > in.n)
 				n = in.n;
-			gm_write(&gm, gpa, in.p, n); /* may fail past RAM: fine */
+			gm_write(&gm, gpa, in.p,
+				 n); /* may fail past RAM: fine */
 			in.p += n;
 			in.n -= n;
 			break;

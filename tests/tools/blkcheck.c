@@ -29,7 +29,8 @@ static int read_sector(int fd, uint64_t s, uint64_t *buf)
 	ssize_t n = pread(fd, buf, SECTOR, (off_t)(s * SECTOR));
 
 	if (n < 0) {
-		fprintf(stderr, "blkcheck: read sector %" PRIu64 ": %s\n", s, strerror(errno));
+		fprintf(stderr, "blkcheck: read sector %" PRIu64 ": %s\n", s,
+			strerror(errno));
 		exit(2);
 	}
 	return n == SECTOR;
@@ -53,7 +54,8 @@ int main(int argc, char **argv)
 	off_t size;
 	int fd;
 
-	if (argc < 4 || (strcmp(argv[1], "pattern") && strcmp(argv[1], "records")) ||
+	if (argc < 4 ||
+	    (strcmp(argv[1], "pattern") && strcmp(argv[1], "records")) ||
 	    (!strcmp(argv[1], "records") && argc != 5) ||
 	    (!strcmp(argv[1], "pattern") && argc != 4)) {
 		fprintf(stderr, "usage: blkcheck pattern FILE SEED\n"
@@ -78,22 +80,30 @@ int main(int argc, char **argv)
 			if (w < 0)
 				continue;
 			if (bad++ < 10)
-				printf("blkcheck: sector %" PRIu64 " word %d: 0x%016" PRIx64
-				       " (word 0: 0x%016" PRIx64 ")\n", s, w, buf[w], buf[0]);
+				printf("blkcheck: sector %" PRIu64
+				       " word %d: 0x%016" PRIx64
+				       " (word 0: 0x%016" PRIx64 ")\n",
+				       s, w, buf[w], buf[0]);
 		}
 		if (bad || !sectors) {
-			printf("blkcheck: pattern FAILED: %" PRIu64 " of %" PRIu64 " sectors bad\n",
+			printf("blkcheck: pattern FAILED: %" PRIu64
+			       " of %" PRIu64 " sectors bad\n",
 			       bad, sectors);
 			return 1;
 		}
-		printf("blkcheck: pattern ok sectors=%" PRIu64 " seed=%" PRIu64 "\n", sectors, seed);
+		printf("blkcheck: pattern ok sectors=%" PRIu64 " seed=%" PRIu64
+		       "\n",
+		       sectors, seed);
 		return 0;
 	} else {
 		uint64_t acked = num(argv[4]), extra = 0;
 
 		if (acked > sectors) {
-			printf("blkcheck: %" PRIu64 " records acknowledged but the disk has only %"
-			       PRIu64 " sectors\n", acked, sectors);
+			printf(
+			    "blkcheck: %" PRIu64
+			    " records acknowledged but the disk has only %" PRIu64
+			    " sectors\n",
+			    acked, sectors);
 			return 1;
 		}
 		for (uint64_t i = 0; i < acked; i++) {
@@ -102,7 +112,9 @@ int main(int argc, char **argv)
 			read_sector(fd, i, buf);
 			why = blkfmt_rec_check(buf, seed, i);
 			if (why && bad++ < 10)
-				printf("blkcheck: acknowledged record %" PRIu64 " lost: %s\n", i, why);
+				printf("blkcheck: acknowledged record %" PRIu64
+				       " lost: %s\n",
+				       i, why);
 		}
 		/* Records after the last ack may or may not have made it: count them. */
 		for (uint64_t i = acked; i < sectors; i++) {
@@ -112,12 +124,14 @@ int main(int argc, char **argv)
 			extra++;
 		}
 		if (bad) {
-			printf("blkcheck: records FAILED: %" PRIu64 " of %" PRIu64
-			       " acknowledged records lost\n", bad, acked);
+			printf("blkcheck: records FAILED: %" PRIu64
+			       " of %" PRIu64 " acknowledged records lost\n",
+			       bad, acked);
 			return 1;
 		}
 		printf("blkcheck: records ok acked=%" PRIu64 " intact, %" PRIu64
-		       " more written after the last ack\n", acked, extra);
+		       " more written after the last ack\n",
+		       acked, extra);
 		return 0;
 	}
 }

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #define FNV64_OFFSET 0xcbf29ce484222325ULL
-#define FNV64_PRIME 0x100000001b3ULL
+#define FNV64_PRIME  0x100000001b3ULL
 
 int main(void)
 {

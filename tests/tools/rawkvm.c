@@ -33,25 +33,25 @@
 #include <unistd.h>
 
 /* Same addresses as vmm/layout.h and devices/benchdev.h. */
-#define GDT_START 0x500ULL
-#define PVH_INFO_START 0x6000ULL
-#define PVH_MEMMAP_START 0x6100ULL
-#define CMDLINE_START 0x20000ULL
-#define CMDLINE_MAX 2048
-#define EBDA_START 0x9fc00ULL
-#define HIMEM_START 0x100000ULL
-#define MMIO_GAP_START 0xc0000000ULL
-#define KVM_TSS_START 0xfffbd000ULL
-#define PORT_COM1 0x3f8
-#define PORT_DEBUG_EXIT 0xf4
-#define PORT_BENCH 0x510
-#define PORT_BENCH_LEN 8
-#define BENCH_MMIO_START 0xc0000000ULL
-#define BENCH_MMIO_SIZE 0x1000ULL
-#define BENCH_ID 0x48434e42u
-#define HVM_START_MAGIC 0x336ec578u
+#define GDT_START		 0x500ULL
+#define PVH_INFO_START		 0x6000ULL
+#define PVH_MEMMAP_START	 0x6100ULL
+#define CMDLINE_START		 0x20000ULL
+#define CMDLINE_MAX		 2048
+#define EBDA_START		 0x9fc00ULL
+#define HIMEM_START		 0x100000ULL
+#define MMIO_GAP_START		 0xc0000000ULL
+#define KVM_TSS_START		 0xfffbd000ULL
+#define PORT_COM1		 0x3f8
+#define PORT_DEBUG_EXIT		 0xf4
+#define PORT_BENCH		 0x510
+#define PORT_BENCH_LEN		 8
+#define BENCH_MMIO_START	 0xc0000000ULL
+#define BENCH_MMIO_SIZE		 0x1000ULL
+#define BENCH_ID		 0x48434e42u
+#define HVM_START_MAGIC		 0x336ec578u
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-#define MAX_CPUS 8
+#define MAX_CPUS		 8
 
 struct hvm_start_info {
 	uint32_t magic, version, flags, nr_modules;
@@ -68,7 +68,8 @@ static uint64_t ram_size;
 static int vm_fd;
 static size_t run_size;
 
-static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+static void die(const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 1, 2)));
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -105,12 +106,16 @@ static uint64_t load_elf(const char *path)
 		die("mmap %s: %s", path, strerror(errno));
 	close(fd);
 	eh = (const Elf64_Ehdr *)f;
-	if ((size_t)st.st_size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
-	    eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) > (uint64_t)st.st_size)
+	if ((size_t)st.st_size < sizeof(*eh) ||
+	    memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
+	    eh->e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh->e_phoff + (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr) >
+		(uint64_t)st.st_size)
 		die("%s: not a 64-bit ELF", path);
 	for (int i = 0; i < eh->e_phnum; i++) {
-		const Elf64_Phdr *ph = (const Elf64_Phdr *)(f + eh->e_phoff) + i;
+		const Elf64_Phdr *ph =
+		    (const Elf64_Phdr *)(f + eh->e_phoff) + i;
 
 		if (ph->p_offset > (uint64_t)st.st_size ||
 		    ph->p_filesz > (uint64_t)st.st_size - ph->p_offset ||
@@ -120,19 +125,23 @@ static uint64_t load_elf(const char *path)
 			uint8_t *dst = gpa(ph->p_paddr, ph->p_memsz);
 
 			memcpy(dst, f + ph->p_offset, ph->p_filesz);
-			memset(dst + ph->p_filesz, 0, ph->p_memsz - ph->p_filesz);
+			memset(dst + ph->p_filesz, 0,
+			       ph->p_memsz - ph->p_filesz);
 		} else if (ph->p_type == PT_NOTE) {
-			const uint8_t *p = f + ph->p_offset, *end = p + ph->p_filesz;
+			const uint8_t *p = f + ph->p_offset,
+				      *end = p + ph->p_filesz;
 
 			while (p + sizeof(Elf64_Nhdr) <= end) {
 				const Elf64_Nhdr *nh = (const Elf64_Nhdr *)p;
 				const uint8_t *name = p + sizeof(*nh);
-				const uint8_t *desc = name + ((nh->n_namesz + 3) & ~3u);
+				const uint8_t *desc =
+				    name + ((nh->n_namesz + 3) & ~3u);
 
 				if (desc + nh->n_descsz > end)
 					break;
 				if (nh->n_type == XEN_ELFNOTE_PHYS32_ENTRY &&
-				    nh->n_namesz == 4 && !memcmp(name, "Xen", 4)) {
+				    nh->n_namesz == 4 &&
+				    !memcmp(name, "Xen", 4)) {
 					if (nh->n_descsz >= 8)
 						memcpy(&entry, desc, 8);
 					else if (nh->n_descsz >= 4)
@@ -157,10 +166,12 @@ static void write_boot_info(const char *cmdline)
 	if (strlen(cmdline) >= CMDLINE_MAX)
 		die("--cmdline is too long");
 	strcpy(gpa(CMDLINE_START, CMDLINE_MAX), cmdline);
-	mm[0] = (struct hvm_memmap_entry){.addr = 0, .size = EBDA_START, .type = 1};
-	mm[1] = (struct hvm_memmap_entry){.addr = HIMEM_START,
-					  .size = ram_size - HIMEM_START, .type = 1};
-	*si = (struct hvm_start_info){.magic = HVM_START_MAGIC, .version = 1,
+	mm[0] =
+	    (struct hvm_memmap_entry){.addr = 0, .size = EBDA_START, .type = 1};
+	mm[1] = (struct hvm_memmap_entry){
+	    .addr = HIMEM_START, .size = ram_size - HIMEM_START, .type = 1};
+	*si = (struct hvm_start_info){.magic = HVM_START_MAGIC,
+				      .version = 1,
 				      .cmdline_paddr = CMDLINE_START,
 				      .memmap_paddr = PVH_MEMMAP_START,
 				      .memmap_entries = 2};
@@ -169,8 +180,8 @@ static void write_boot_info(const char *cmdline)
 	gdt[2] = 0x00cf93000000ffffULL; /* 0x10: flat data */
 }
 
-static void setup_vcpu(int fd, unsigned id, unsigned ncpus, struct kvm_cpuid2 *sup,
-		       uint64_t entry)
+static void setup_vcpu(int fd, unsigned id, unsigned ncpus,
+		       struct kvm_cpuid2 *sup, uint64_t entry)
 {
 	struct kvm_cpuid2 *c;
 	size_t sz = sizeof(*sup) + sup->nent * sizeof(sup->entries[0]);
@@ -183,7 +194,8 @@ static void setup_vcpu(int fd, unsigned id, unsigned ncpus, struct kvm_cpuid2 *s
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 
 		if (e->function == 1) {
-			e->ebx = (e->ebx & 0xffff) | (id << 24) | ((ncpus & 0xff) << 16);
+			e->ebx = (e->ebx & 0xffff) | (id << 24) |
+				 ((ncpus & 0xff) << 16);
 			if (ncpus > 1)
 				e->edx |= 1u << 28;
 		} else if (e->function == 0xb) {
@@ -195,9 +207,16 @@ static void setup_vcpu(int fd, unsigned id, unsigned ncpus, struct kvm_cpuid2 *s
 	free(c);
 	if (id == 0) {
 		struct kvm_sregs sr;
-		struct kvm_regs regs = {.rip = entry, .rbx = PVH_INFO_START, .rflags = 2};
-		struct kvm_segment code = {.base = 0, .limit = 0xffffffff, .selector = 0x08,
-					   .type = 0xb, .present = 1, .db = 1, .s = 1, .g = 1};
+		struct kvm_regs regs = {
+		    .rip = entry, .rbx = PVH_INFO_START, .rflags = 2};
+		struct kvm_segment code = {.base = 0,
+					   .limit = 0xffffffff,
+					   .selector = 0x08,
+					   .type = 0xb,
+					   .present = 1,
+					   .db = 1,
+					   .s = 1,
+					   .g = 1};
 		struct kvm_segment data = code;
 
 		data.selector = 0x10;
@@ -211,7 +230,8 @@ static void setup_vcpu(int fd, unsigned id, unsigned ncpus, struct kvm_cpuid2 *s
 		sr.cr0 = 0x11; /* PE | ET */
 		sr.cr4 = 0;
 		sr.efer = 0;
-		if (ioctl(fd, KVM_SET_SREGS, &sr) < 0 || ioctl(fd, KVM_SET_REGS, &regs) < 0)
+		if (ioctl(fd, KVM_SET_SREGS, &sr) < 0 ||
+		    ioctl(fd, KVM_SET_REGS, &regs) < 0)
 			die("KVM_SET_SREGS/REGS: %s", strerror(errno));
 	}
 }
@@ -239,7 +259,8 @@ static void handle_io(struct kvm_run *run)
 			continue; /* bench port and everything else: ignored */
 		}
 		if (port >= PORT_BENCH && port < PORT_BENCH + PORT_BENCH_LEN)
-			put32(data, run->io.size, port == PORT_BENCH ? BENCH_ID : 0);
+			put32(data, run->io.size,
+			      port == PORT_BENCH ? BENCH_ID : 0);
 		else if (port == PORT_COM1 + 5)
 			put32(data, run->io.size, 0x60); /* LSR: THRE | TEMT */
 		else if (port >= PORT_COM1 && port < PORT_COM1 + 8)
@@ -257,7 +278,8 @@ static void handle_mmio(struct kvm_run *run)
 	if (run->mmio.is_write)
 		return;
 	if (a >= BENCH_MMIO_START && a < BENCH_MMIO_START + BENCH_MMIO_SIZE)
-		put32(run->mmio.data, len, a == BENCH_MMIO_START ? BENCH_ID : 0);
+		put32(run->mmio.data, len,
+		      a == BENCH_MMIO_START ? BENCH_ID : 0);
 	else
 		memset(run->mmio.data, 0xff, len);
 }
@@ -293,8 +315,8 @@ static void *vcpu_loop(void *arg)
 			die("vCPU %u: internal error, suberror %u", v->id,
 			    run->internal.suberror);
 		default:
-			fprintf(stderr, "rawkvm: vCPU %u: exit reason %u\n", v->id,
-				run->exit_reason);
+			fprintf(stderr, "rawkvm: vCPU %u: exit reason %u\n",
+				v->id, run->exit_reason);
 			_exit(6);
 		}
 	}
@@ -303,7 +325,8 @@ static void *vcpu_loop(void *arg)
 
 static void add_ioeventfd(uint64_t addr, bool pio)
 {
-	struct kvm_ioeventfd io = {.addr = addr, .len = 4,
+	struct kvm_ioeventfd io = {.addr = addr,
+				   .len = 4,
 				   .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
 				   .flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0};
 
@@ -357,12 +380,15 @@ int main(int argc, char **argv)
 	memfd = memfd_create("rawkvm-guest-ram", MFD_CLOEXEC);
 	if (memfd < 0 || ftruncate(memfd, (off_t)ram_size) < 0)
 		die("guest RAM: %s", strerror(errno));
-	ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	ram =
+	    mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
 	if (ram == MAP_FAILED)
 		die("mmap guest RAM: %s", strerror(errno));
-	region = (struct kvm_userspace_memory_region){
-	    .slot = 0, .guest_phys_addr = 0, .memory_size = ram_size,
-	    .userspace_addr = (uintptr_t)ram};
+	region = (struct kvm_userspace_memory_region){.slot = 0,
+						      .guest_phys_addr = 0,
+						      .memory_size = ram_size,
+						      .userspace_addr =
+							  (uintptr_t)ram};
 	if (ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		die("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 
@@ -384,13 +410,15 @@ int main(int argc, char **argv)
 		v->fd = ioctl(vm_fd, KVM_CREATE_VCPU, (unsigned long)i);
 		if (v->fd < 0)
 			die("KVM_CREATE_VCPU: %s", strerror(errno));
-		v->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		v->run = mmap(NULL, run_size, PROT_READ | PROT_WRITE,
+			      MAP_SHARED, v->fd, 0);
 		if (v->run == MAP_FAILED)
 			die("mmap kvm_run: %s", strerror(errno));
 		setup_vcpu(v->fd, i, (unsigned)ncpus, sup, entry);
 	}
 	for (unsigned i = 1; i < ncpus; i++)
-		if (pthread_create(&vcpus[i].thread, NULL, vcpu_loop, &vcpus[i]))
+		if (pthread_create(&vcpus[i].thread, NULL, vcpu_loop,
+				   &vcpus[i]))
 			die("pthread_create failed");
 	vcpu_loop(&vcpus[0]);
 	return 0;

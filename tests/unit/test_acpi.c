@@ -16,7 +16,7 @@
 #include "util.h"
 #include "vm.h"
 
-#define MiB (1ULL << 20)
+#define MiB	(1ULL << 20)
 #define HDR_LEN 36
 
 static struct vm vm; /* large: not on the stack */
@@ -43,8 +43,18 @@ static uint8_t sum(const uint8_t *p, size_t len)
 	return s;
 }
 
-static uint32_t ld32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t ld64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+static uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
 
 struct tables {
 	const uint8_t *rsdp, *xsdt, *fadt, *madt, *dsdt;
@@ -59,8 +69,8 @@ static const uint8_t *table_at(uint64_t gpa, const char *sig)
 
 	assert_non_null(t);
 	if (memcmp(t, sig, 4))
-		fail_msg("table at %#lx is '%.4s', want '%s'", (unsigned long)gpa,
-			 (const char *)t, sig);
+		fail_msg("table at %#lx is '%.4s', want '%s'",
+			 (unsigned long)gpa, (const char *)t, sig);
 	len = ld32(t + 4);
 	assert_true(len >= HDR_LEN);
 	assert_true(gpa >= ACPI_START);
@@ -80,9 +90,9 @@ static void parse(struct tables *t)
 	t->rsdp = gm_ptr(&vm.mem, RSDP_START, 36);
 	assert_non_null(t->rsdp);
 	assert_memory_equal(t->rsdp, "RSD PTR ", 8);
-	assert_int_equal(sum(t->rsdp, 20), 0);  /* ACPI 1.0 checksum */
-	assert_int_equal(sum(t->rsdp, 36), 0);  /* extended checksum */
-	assert_int_equal(t->rsdp[15], 2);       /* revision: ACPI 2.0+ */
+	assert_int_equal(sum(t->rsdp, 20), 0);	  /* ACPI 1.0 checksum */
+	assert_int_equal(sum(t->rsdp, 36), 0);	  /* extended checksum */
+	assert_int_equal(t->rsdp[15], 2);	  /* revision: ACPI 2.0+ */
 	assert_int_equal(ld32(t->rsdp + 20), 36); /* length */
 	assert_int_equal(ld32(t->rsdp + 16), 0);  /* no RSDT */
 	t->xsdt_at = ld64(t->rsdp + 24);
@@ -125,13 +135,13 @@ static void check_fadt(const struct tables *t)
 	uint32_t flags = ld32(f + 112);
 
 	assert_int_equal(ld32(f + 4), 276);
-	assert_int_equal(f[8], 6);               /* revision */
-	assert_true(flags & (1u << 20));         /* HW_REDUCED_ACPI */
-	assert_true(flags & (1u << 10));         /* RESET_REG_SUP */
-	assert_true(flags & (1u << 4));          /* no power button */
+	assert_int_equal(f[8], 6);		     /* revision */
+	assert_true(flags & (1u << 20));	     /* HW_REDUCED_ACPI */
+	assert_true(flags & (1u << 10));	     /* RESET_REG_SUP */
+	assert_true(flags & (1u << 4));		     /* no power button */
 	check_gas(f + 116, 1, 8, 1, PORT_I8042_CMD); /* RESET_REG */
 	assert_int_equal(f[128], 0xfe);
-	check_gas(f + 244, 1, 8, 1, PORT_ACPI_SLEEP);     /* SLEEP_CONTROL_REG */
+	check_gas(f + 244, 1, 8, 1, PORT_ACPI_SLEEP); /* SLEEP_CONTROL_REG */
 	check_gas(f + 256, 1, 8, 1, PORT_ACPI_SLEEP + 1); /* SLEEP_STATUS_REG */
 	/* Hardware-reduced: no PM1 blocks, no SCI, no SMI. */
 	assert_int_equal(ld32(f + 64), 0);  /* PM1a_CNT_BLK */
@@ -153,8 +163,8 @@ static void check_madt(const struct tables *t, unsigned ncpus)
 		switch (p[0]) {
 		case 0: /* Processor Local APIC */
 			assert_int_equal(p[1], 8);
-			assert_int_equal(p[2], lapics); /* UID */
-			assert_int_equal(p[3], lapics); /* APIC id */
+			assert_int_equal(p[2], lapics);	  /* UID */
+			assert_int_equal(p[3], lapics);	  /* APIC id */
 			assert_int_equal(ld32(p + 4), 1); /* enabled */
 			lapics++;
 			break;
@@ -206,7 +216,8 @@ static void check_dsdt(const struct tables *t, unsigned nvirtio)
 	/* Each window's address appears in a Memory32Fixed descriptor. */
 	for (unsigned i = 0; i < nvirtio; i++) {
 		uint8_t desc[12] = {0x86, 0x09, 0x00, 0x01};
-		uint32_t base = (uint32_t)(VIRTIO_MMIO_START + i * VIRTIO_MMIO_SIZE);
+		uint32_t base =
+		    (uint32_t)(VIRTIO_MMIO_START + i * VIRTIO_MMIO_SIZE);
 		uint32_t size = VIRTIO_MMIO_SIZE;
 
 		memcpy(desc + 4, &base, 4);
@@ -363,7 +374,8 @@ static void iasl_check(unsigned ncpus, unsigned nvirtio)
 	assert_int_equal(count_str(dsl, "Device (COM1)"), 1);
 	assert_int_equal(count_str(dsl, "IRQNoFlags ()"), 1);
 	assert_int_equal(count_str(dsl, "Interrupt (ResourceConsumer, Edge, "
-				   "ActiveHigh, Exclusive"), nvirtio);
+					"ActiveHigh, Exclusive"),
+			 nvirtio);
 	if (nvirtio)
 		assert_contains(dsl, "0xC0001000,         // Address Base");
 	free(dsl);
@@ -377,8 +389,8 @@ static void iasl_check(unsigned ncpus, unsigned nvirtio)
 	free(dsl);
 
 	dsl = disassemble(dir, "apic");
-	assert_int_equal(count_str(dsl, "Subtable Type : 00 [Processor Local APIC]"),
-			 ncpus);
+	assert_int_equal(
+	    count_str(dsl, "Subtable Type : 00 [Processor Local APIC]"), ncpus);
 	assert_int_equal(count_str(dsl, "[I/O APIC]"), 1);
 	assert_int_equal(count_str(dsl, "Processor Enabled : 1"), ncpus);
 	free(dsl);
@@ -388,7 +400,8 @@ static void iasl_check(unsigned ncpus, unsigned nvirtio)
 	free(dsl);
 
 	/* The DSDT recompiles cleanly: its AML is valid. */
-	snprintf(cmd, sizeof(cmd), "cd %s && iasl -p recompiled dsdt.dsl 2>&1", dir);
+	snprintf(cmd, sizeof(cmd), "cd %s && iasl -p recompiled dsdt.dsl 2>&1",
+		 dir);
 	rc = run(cmd, &out);
 	if (rc != 0 || !strstr(out, "0 Errors, 0 Warnings"))
 		fail_msg("iasl dsdt.dsl failed (%d):\n%s", rc, out);

@@ -45,7 +45,8 @@ static const struct bus_ops no_ops = {0};
 static void test_register_sorted(void **state)
 {
 	struct bus bus;
-	struct fake_dev d[5] = {{.id = 0}, {.id = 1}, {.id = 2}, {.id = 3}, {.id = 4}};
+	struct fake_dev d[5] = {
+	    {.id = 0}, {.id = 1}, {.id = 2}, {.id = 3}, {.id = 4}};
 	static const uint64_t bases[5] = {0x500, 0x100, 0x900, 0x0, 0x300};
 
 	(void)state;
@@ -53,7 +54,8 @@ static void test_register_sorted(void **state)
 	assert_string_equal(bus.name, "pio");
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(bus_register(&bus, bases[i], 0x100, "dev",
-					      &fake_ops, &d[i]), 0);
+					      &fake_ops, &d[i]),
+				 0);
 	assert_int_equal(bus.nr, 5);
 	assert_int_equal(bus.ranges[0].base, 0x0);
 	assert_int_equal(bus.ranges[1].base, 0x100);
@@ -76,8 +78,9 @@ static void test_register_many_grows(void **state)
 	bus_init(&bus, "mmio");
 	/* Reverse order, past the initial capacity of 8. */
 	for (int i = 99; i >= 0; i--)
-		assert_int_equal(bus_register(&bus, 0x1000 * (uint64_t)i, 0x1000,
-					      "d", &fake_ops, &d), 0);
+		assert_int_equal(bus_register(&bus, 0x1000 * (uint64_t)i,
+					      0x1000, "d", &fake_ops, &d),
+				 0);
 	assert_int_equal(bus.nr, 100);
 	for (size_t i = 0; i < 100; i++) {
 		assert_int_equal(bus.ranges[i].base, 0x1000 * i);
@@ -94,35 +97,49 @@ static void test_register_rejects(void **state)
 
 	(void)state;
 	bus_init(&bus, "pio");
-	assert_int_equal(bus_register(&bus, 0x100, 0x10, "a", &fake_ops, &d), 0);
-	assert_int_equal(bus_register(&bus, 0x200, 0x10, "b", &fake_ops, &d), 0);
+	assert_int_equal(bus_register(&bus, 0x100, 0x10, "a", &fake_ops, &d),
+			 0);
+	assert_int_equal(bus_register(&bus, 0x200, 0x10, "b", &fake_ops, &d),
+			 0);
 	/* Empty, no ops, wrapping. */
-	assert_int_equal(bus_register(&bus, 0x400, 0, "x", &fake_ops, &d), -EINVAL);
+	assert_int_equal(bus_register(&bus, 0x400, 0, "x", &fake_ops, &d),
+			 -EINVAL);
 	assert_int_equal(bus_register(&bus, 0x400, 1, "x", NULL, &d), -EINVAL);
 	assert_int_equal(bus_register(&bus, UINT64_MAX, 2, "x", &fake_ops, &d),
 			 -EINVAL);
 	assert_int_equal(bus_register(&bus, 0x8000000000000000ULL,
-				      0x8000000000000001ULL, "x", &fake_ops, &d),
+				      0x8000000000000001ULL, "x", &fake_ops,
+				      &d),
 			 -EINVAL);
 	/* Overlaps: same, inside, straddling either end, covering. */
-	assert_int_equal(bus_register(&bus, 0x100, 0x10, "x", &fake_ops, &d), -EEXIST);
-	assert_int_equal(bus_register(&bus, 0x104, 0x4, "x", &fake_ops, &d), -EEXIST);
-	assert_int_equal(bus_register(&bus, 0xf0, 0x11, "x", &fake_ops, &d), -EEXIST);
-	assert_int_equal(bus_register(&bus, 0x10f, 0x10, "x", &fake_ops, &d), -EEXIST);
-	assert_int_equal(bus_register(&bus, 0x0, 0x1000, "x", &fake_ops, &d), -EEXIST);
-	assert_int_equal(bus_register(&bus, 0x1ff, 0x2, "x", &fake_ops, &d), -EEXIST);
+	assert_int_equal(bus_register(&bus, 0x100, 0x10, "x", &fake_ops, &d),
+			 -EEXIST);
+	assert_int_equal(bus_register(&bus, 0x104, 0x4, "x", &fake_ops, &d),
+			 -EEXIST);
+	assert_int_equal(bus_register(&bus, 0xf0, 0x11, "x", &fake_ops, &d),
+			 -EEXIST);
+	assert_int_equal(bus_register(&bus, 0x10f, 0x10, "x", &fake_ops, &d),
+			 -EEXIST);
+	assert_int_equal(bus_register(&bus, 0x0, 0x1000, "x", &fake_ops, &d),
+			 -EEXIST);
+	assert_int_equal(bus_register(&bus, 0x1ff, 0x2, "x", &fake_ops, &d),
+			 -EEXIST);
 	assert_int_equal(bus.nr, 2);
 	/* Exactly adjacent on both sides is fine. */
 	assert_int_equal(bus_register(&bus, 0xf0, 0x10, "x", &fake_ops, &d), 0);
-	assert_int_equal(bus_register(&bus, 0x110, 0xf0, "x", &fake_ops, &d), 0);
-	assert_int_equal(bus_register(&bus, 0x210, 0x10, "x", &fake_ops, &d), 0);
+	assert_int_equal(bus_register(&bus, 0x110, 0xf0, "x", &fake_ops, &d),
+			 0);
+	assert_int_equal(bus_register(&bus, 0x210, 0x10, "x", &fake_ops, &d),
+			 0);
 	assert_int_equal(bus.nr, 5);
 	/* The very top of the address space, up to and including UINT64_MAX. */
-	assert_int_equal(bus_register(&bus, UINT64_MAX, 1, "top", &fake_ops, &d), 0);
-	assert_int_equal(bus_register(&bus, UINT64_MAX - 0xf, 0x10, "x",
-				      &fake_ops, &d), -EEXIST);
-	assert_int_equal(bus_register(&bus, UINT64_MAX - 0xf, 0xf, "x", &fake_ops,
-				      &d), 0);
+	assert_int_equal(
+	    bus_register(&bus, UINT64_MAX, 1, "top", &fake_ops, &d), 0);
+	assert_int_equal(
+	    bus_register(&bus, UINT64_MAX - 0xf, 0x10, "x", &fake_ops, &d),
+	    -EEXIST);
+	assert_int_equal(
+	    bus_register(&bus, UINT64_MAX - 0xf, 0xf, "x", &fake_ops, &d), 0);
 	assert_non_null(bus_find(&bus, UINT64_MAX, 1));
 	assert_null(bus_find(&bus, UINT64_MAX, 2));
 	bus_free(&bus);
@@ -135,7 +152,8 @@ static void test_find(void **state)
 
 	(void)state;
 	bus_init(&bus, "pio");
-	assert_int_equal(bus_register(&bus, 0x3f8, 8, "com1", &fake_ops, &a), 0);
+	assert_int_equal(bus_register(&bus, 0x3f8, 8, "com1", &fake_ops, &a),
+			 0);
 	assert_int_equal(bus_register(&bus, 0x400, 4, "b", &fake_ops, &b), 0);
 
 	assert_null(bus_find(&bus, 0x0, 1));
@@ -169,8 +187,10 @@ static void test_dispatch_offsets(void **state)
 
 	(void)state;
 	bus_init(&bus, "mmio");
-	assert_int_equal(bus_register(&bus, 0xc0001000, 0x1000, "a", &fake_ops, &a), 0);
-	assert_int_equal(bus_register(&bus, 0xc0002000, 0x1000, "b", &fake_ops, &b), 0);
+	assert_int_equal(
+	    bus_register(&bus, 0xc0001000, 0x1000, "a", &fake_ops, &a), 0);
+	assert_int_equal(
+	    bus_register(&bus, 0xc0002000, 0x1000, "b", &fake_ops, &b), 0);
 
 	r = bus_read(&bus, 0xc0002070, &v, 8);
 	assert_non_null(r);
@@ -215,8 +235,10 @@ static void test_unhandled(void **state)
 	(void)state;
 	bus_init(&bus, "pio");
 	assert_int_equal(bus_register(&bus, 0x60, 1, "a", &fake_ops, &a), 0);
-	assert_int_equal(bus_register(&bus, 0x70, 2, "ro", &read_only_ops, &ro), 0);
-	assert_int_equal(bus_register(&bus, 0x80, 2, "none", &no_ops, &none), 0);
+	assert_int_equal(bus_register(&bus, 0x70, 2, "ro", &read_only_ops, &ro),
+			 0);
+	assert_int_equal(bus_register(&bus, 0x80, 2, "none", &no_ops, &none),
+			 0);
 
 	/* Unclaimed read: all ones, exactly len bytes, counted. */
 	memset(buf, 0x11, sizeof(buf));

@@ -84,14 +84,15 @@ static void test_every_option(void **state)
 {
 	struct ctx *c = *state;
 
-	assert_int_equal(PARSE(c, "--kernel", "bzImage", "--initrd", "initrd.cpio",
-			       "--cmdline", "console=ttyS0 quiet",
-			       "--no-default-cmdline", "--mem", "1G", "--cpus", "4",
-			       "--disk", "a.img", "--disk", "b.img,ro,serial=SN1",
-			       "--net", "tap=tap0", "--net", "tap=tap1,mac=52:54:00:ab:CD:ef",
-			       "--virtio-cmdline", "off", "--pvm-workarounds", "on",
-			       "--dump-dtb", "out.dtb", "--stats", "--trace"),
-			 CLI_RUN);
+	assert_int_equal(
+	    PARSE(c, "--kernel", "bzImage", "--initrd", "initrd.cpio",
+		  "--cmdline", "console=ttyS0 quiet", "--no-default-cmdline",
+		  "--mem", "1G", "--cpus", "4", "--disk", "a.img", "--disk",
+		  "b.img,ro,serial=SN1", "--net", "tap=tap0", "--net",
+		  "tap=tap1,mac=52:54:00:ab:CD:ef", "--virtio-cmdline", "off",
+		  "--pvm-workarounds", "on", "--dump-dtb", "out.dtb", "--stats",
+		  "--trace"),
+	    CLI_RUN);
 	assert_string_equal(c->cfg.kernel, "bzImage");
 	assert_string_equal(c->cfg.initrd, "initrd.cpio");
 	assert_string_equal(c->cfg.cmdline, "console=ttyS0 quiet");
@@ -111,7 +112,8 @@ static void test_every_option(void **state)
 	assert_string_equal(c->cfg.nets[1].tap, "tap1");
 	assert_true(c->cfg.nets[1].has_mac);
 	assert_memory_equal(c->cfg.nets[1].mac,
-			    ((uint8_t[]){0x52, 0x54, 0x00, 0xab, 0xcd, 0xef}), 6);
+			    ((uint8_t[]){0x52, 0x54, 0x00, 0xab, 0xcd, 0xef}),
+			    6);
 	assert_int_equal(c->cfg.virtio_cmdline, 0);
 	assert_int_equal(c->cfg.pvm_workarounds, 1);
 	assert_string_equal(c->cfg.dump_dtb, "out.dtb");
@@ -119,17 +121,20 @@ static void test_every_option(void **state)
 	assert_true(c->cfg.trace);
 
 	assert_int_equal(PARSE(c, "--kernel", "k", "--virtio-cmdline", "on",
-			       "--pvm-workarounds", "auto"), CLI_RUN);
+			       "--pvm-workarounds", "auto"),
+			 CLI_RUN);
 	assert_int_equal(c->cfg.virtio_cmdline, 1);
 	assert_int_equal(c->cfg.pvm_workarounds, -1);
-	assert_int_equal(PARSE(c, "--kernel", "k", "--pvm-workarounds", "off"), CLI_RUN);
+	assert_int_equal(PARSE(c, "--kernel", "k", "--pvm-workarounds", "off"),
+			 CLI_RUN);
 	assert_int_equal(c->cfg.pvm_workarounds, 0);
 	/* Option order does not matter; the kernel can come last. */
 	assert_int_equal(PARSE(c, "--cpus", "2", "--kernel", "k"), CLI_RUN);
 	assert_int_equal(c->cfg.ncpus, 2);
 	/* A repeated option: the last wins. */
-	assert_int_equal(PARSE(c, "--kernel", "a", "--kernel", "b", "--mem", "64",
-			       "--mem", "128"), CLI_RUN);
+	assert_int_equal(PARSE(c, "--kernel", "a", "--kernel", "b", "--mem",
+			       "64", "--mem", "128"),
+			 CLI_RUN);
 	assert_string_equal(c->cfg.kernel, "b");
 	assert_int_equal(c->cfg.mem_size, 128 * MiB);
 }
@@ -141,7 +146,8 @@ static void test_equals_form(void **state)
 	assert_int_equal(PARSE(c, "--kernel=vmlinux", "--mem=2G", "--cpus=3",
 			       "--cmdline=a=b c=d", "--disk=x.img,ro",
 			       "--net=tap=t0,mac=02:00:00:00:00:01",
-			       "--virtio-cmdline=on"), CLI_RUN);
+			       "--virtio-cmdline=on"),
+			 CLI_RUN);
 	assert_string_equal(c->cfg.kernel, "vmlinux");
 	assert_int_equal(c->cfg.mem_size, 2ULL << 30);
 	assert_int_equal(c->cfg.ncpus, 3);
@@ -165,12 +171,12 @@ static void test_mem(void **state)
 		const char *v;
 		uint64_t bytes;
 	} ok[] = {
-	    {"16", 16 * MiB},         {"512", 512 * MiB},
-	    {"16384K", 16 * MiB},     {"16388k", 16 * MiB + 4096},
-	    {"64M", 64 * MiB},        {"64m", 64 * MiB},
-	    {"3G", 3ULL << 30},       {"5g", 5ULL << 30},
-	    {"1T", 1ULL << 40},       {"1024G", 1ULL << 40},
-	    {"0x4000000", 64 * MiB},  {"0x10M", 16 * MiB},
+	    {"16", 16 * MiB},	     {"512", 512 * MiB},
+	    {"16384K", 16 * MiB},    {"16388k", 16 * MiB + 4096},
+	    {"64M", 64 * MiB},	     {"64m", 64 * MiB},
+	    {"3G", 3ULL << 30},	     {"5g", 5ULL << 30},
+	    {"1T", 1ULL << 40},	     {"1024G", 1ULL << 40},
+	    {"0x4000000", 64 * MiB}, {"0x10M", 16 * MiB},
 	    {"0016", 16 * MiB},
 	};
 
@@ -257,7 +263,8 @@ static void test_bad_usage(void **state)
 	BAD(c, "option --net needs a value", "--kernel", "k", "--net");
 	BAD(c, "option --initrd needs a value", "--kernel", "k", "--initrd");
 	BAD(c, "option --cmdline needs a value", "--kernel", "k", "--cmdline");
-	BAD(c, "option --dump-dtb needs a value", "--kernel", "k", "--dump-dtb");
+	BAD(c, "option --dump-dtb needs a value", "--kernel", "k",
+	    "--dump-dtb");
 	BAD(c, "option --virtio-cmdline needs a value", "--kernel", "k",
 	    "--virtio-cmdline");
 	BAD(c, "option --pvm-workarounds needs a value", "--kernel", "k",
@@ -270,9 +277,12 @@ static void test_bad_usage(void **state)
 	    "--no-default-cmdline=");
 
 	/* on/off values. */
-	BAD(c, "--virtio-cmdline 'auto'", "--kernel", "k", "--virtio-cmdline", "auto");
-	BAD(c, "--virtio-cmdline 'yes'", "--kernel", "k", "--virtio-cmdline", "yes");
-	BAD(c, "--pvm-workarounds 'On'", "--kernel", "k", "--pvm-workarounds", "On");
+	BAD(c, "--virtio-cmdline 'auto'", "--kernel", "k", "--virtio-cmdline",
+	    "auto");
+	BAD(c, "--virtio-cmdline 'yes'", "--kernel", "k", "--virtio-cmdline",
+	    "yes");
+	BAD(c, "--pvm-workarounds 'On'", "--kernel", "k", "--pvm-workarounds",
+	    "On");
 	BAD(c, "on, off or auto", "--kernel", "k", "--pvm-workarounds", "");
 }
 
@@ -308,11 +318,23 @@ static void test_help_version_verbosity(void **state)
 	assert_non_null(f);
 	cli_usage(f);
 	fclose(f);
-	static const char *const opts[] = {
-	    "--kernel", "--initrd", "--cmdline", "--no-default-cmdline", "--mem",
-	    "--cpus", "--disk", "--net", "--virtio-cmdline", "--pvm-workarounds",
-	    "--dump-dtb", "--stats", "--trace", "--verbose", "--quiet", "--help",
-	    "--version"};
+	static const char *const opts[] = {"--kernel",
+					   "--initrd",
+					   "--cmdline",
+					   "--no-default-cmdline",
+					   "--mem",
+					   "--cpus",
+					   "--disk",
+					   "--net",
+					   "--virtio-cmdline",
+					   "--pvm-workarounds",
+					   "--dump-dtb",
+					   "--stats",
+					   "--trace",
+					   "--verbose",
+					   "--quiet",
+					   "--help",
+					   "--version"};
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++)
 		assert_contains(text, opts[i]);
 	free(text);
@@ -325,19 +347,22 @@ static void test_disk(void **state)
 	char err[256];
 
 	(void)c;
-	assert_int_equal(cli_parse_disk("/var/disk.img", &dc, err, sizeof(err)), 0);
+	assert_int_equal(cli_parse_disk("/var/disk.img", &dc, err, sizeof(err)),
+			 0);
 	assert_string_equal(dc.path, "/var/disk.img");
 	assert_false(dc.readonly);
 	assert_null(dc.serial);
 	assert_int_equal(cli_parse_disk("d.img,ro", &dc, err, sizeof(err)), 0);
 	assert_string_equal(dc.path, "d.img");
 	assert_true(dc.readonly);
-	assert_int_equal(cli_parse_disk("d.img,serial=ABC-123,ro", &dc, err,
-					sizeof(err)), 0);
+	assert_int_equal(
+	    cli_parse_disk("d.img,serial=ABC-123,ro", &dc, err, sizeof(err)),
+	    0);
 	assert_true(dc.readonly);
 	assert_string_equal(dc.serial, "ABC-123");
-	assert_int_equal(cli_parse_disk("d.img,serial=12345678901234567890", &dc,
-					err, sizeof(err)), 0);
+	assert_int_equal(cli_parse_disk("d.img,serial=12345678901234567890",
+					&dc, err, sizeof(err)),
+			 0);
 	assert_string_equal(dc.serial, "12345678901234567890");
 	/* The path and serial point into dc's own copy. */
 	assert_true(dc.path >= dc.opt && dc.path < dc.opt + sizeof(dc.opt));
@@ -360,7 +385,8 @@ static void test_disk(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(err, 0, sizeof(err));
-		if (cli_parse_disk(bad[i].arg, &dc, err, sizeof(err)) != CLI_ERROR)
+		if (cli_parse_disk(bad[i].arg, &dc, err, sizeof(err)) !=
+		    CLI_ERROR)
 			fail_msg("--disk '%s' accepted", bad[i].arg);
 		assert_contains(err, bad[i].needle);
 		assert_contains(err, "--disk");
@@ -370,8 +396,10 @@ static void test_disk(void **state)
 	static char longpath[5000];
 
 	memset(longpath, 'a', sizeof(longpath) - 1);
-	assert_int_equal(cli_parse_disk(longpath, &dc, err, sizeof(err)), CLI_ERROR);
-	assert_string_equal(err, "--disk: option too long (4999 bytes, at most 4095)");
+	assert_int_equal(cli_parse_disk(longpath, &dc, err, sizeof(err)),
+			 CLI_ERROR);
+	assert_string_equal(
+	    err, "--disk: option too long (4999 bytes, at most 4095)");
 	longpath[4095] = '\0';
 	assert_int_equal(cli_parse_disk(longpath, &dc, err, sizeof(err)), 0);
 	assert_int_equal(strlen(dc.path), 4095);
@@ -404,15 +432,19 @@ static void test_net(void **state)
 	assert_int_equal(cli_parse_net("tap=vmtap0", &nc, err, sizeof(err)), 0);
 	assert_string_equal(nc.tap, "vmtap0");
 	assert_false(nc.has_mac);
-	assert_int_equal(cli_parse_net("mac=52:54:00:12:34:56,tap=t", &nc, err,
-				       sizeof(err)), 0);
+	assert_int_equal(
+	    cli_parse_net("mac=52:54:00:12:34:56,tap=t", &nc, err, sizeof(err)),
+	    0);
 	assert_string_equal(nc.tap, "t");
 	assert_true(nc.has_mac);
-	assert_memory_equal(nc.mac, ((uint8_t[]){0x52, 0x54, 0, 0x12, 0x34, 0x56}), 6);
-	assert_int_equal(cli_parse_net("tap=123456789012345", &nc, err, sizeof(err)), 0);
+	assert_memory_equal(nc.mac,
+			    ((uint8_t[]){0x52, 0x54, 0, 0x12, 0x34, 0x56}), 6);
+	assert_int_equal(
+	    cli_parse_net("tap=123456789012345", &nc, err, sizeof(err)), 0);
 	assert_string_equal(nc.tap, "123456789012345");
-	assert_int_equal(cli_parse_net("tap=t,mac=FE:FF:FF:FF:FF:FF", &nc, err,
-				       sizeof(err)), 0);
+	assert_int_equal(
+	    cli_parse_net("tap=t,mac=FE:FF:FF:FF:FF:FF", &nc, err, sizeof(err)),
+	    0);
 	assert_int_equal(nc.mac[0], 0xfe);
 
 	static const struct {
@@ -439,7 +471,8 @@ static void test_net(void **state)
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		memset(err, 0, sizeof(err));
-		if (cli_parse_net(bad[i].arg, &nc, err, sizeof(err)) != CLI_ERROR)
+		if (cli_parse_net(bad[i].arg, &nc, err, sizeof(err)) !=
+		    CLI_ERROR)
 			fail_msg("--net '%s' accepted", bad[i].arg);
 		assert_contains(err, bad[i].needle);
 		assert_contains(err, "--net");
@@ -447,8 +480,10 @@ static void test_net(void **state)
 	static char longarg[1000];
 
 	memset(longarg, 'a', sizeof(longarg) - 1);
-	assert_int_equal(cli_parse_net(longarg, &nc, err, sizeof(err)), CLI_ERROR);
-	assert_string_equal(err, "--net: option too long (999 bytes, at most 127)");
+	assert_int_equal(cli_parse_net(longarg, &nc, err, sizeof(err)),
+			 CLI_ERROR);
+	assert_string_equal(err,
+			    "--net: option too long (999 bytes, at most 127)");
 
 	const char *args[2 + 2 * (VM_MAX_NETS + 1) + 1];
 	int n = 0;
@@ -465,7 +500,8 @@ static void test_net(void **state)
 	args[n - 2] = NULL;
 	assert_int_equal(parse_v(c, args), CLI_RUN);
 	assert_int_equal(c->cfg.nnets, VM_MAX_NETS);
-	BAD(c, "unicast", "--kernel", "k", "--net", "tap=t,mac=33:33:00:00:00:01");
+	BAD(c, "unicast", "--kernel", "k", "--net",
+	    "tap=t,mac=33:33:00:00:00:01");
 }
 
 /* A small err buffer truncates the message but stays terminated. */
@@ -476,7 +512,8 @@ static void test_small_err_buffer(void **state)
 	char err[8];
 
 	memset(err, 'x', sizeof(err));
-	assert_int_equal(cli_parse(3, argv, &c->cfg, err, sizeof(err)), CLI_ERROR);
+	assert_int_equal(cli_parse(3, argv, &c->cfg, err, sizeof(err)),
+			 CLI_ERROR);
 	assert_int_equal(err[7], '\0');
 	assert_string_equal(err, "--cpus ");
 }

@@ -85,8 +85,7 @@ static int count_children(const void *fdt, int parent)
 {
 	int n = 0, child;
 
-	fdt_for_each_subnode(child, fdt, parent)
-		n++;
+	fdt_for_each_subnode(child, fdt, parent) n++;
 	return n;
 }
 
@@ -147,9 +146,10 @@ static void test_basic(void **state)
 	/* Interrupt controller, referenced by phandle from the root. */
 	node = path(fdt, "/ioapic@fec00000");
 	assert_non_null(fdt_getprop(fdt, node, "interrupt-controller", NULL));
-	assert_int_equal(fdt_node_offset_by_phandle(
-			     fdt, get_u32(fdt, path(fdt, "/"), "interrupt-parent")),
-			 node);
+	assert_int_equal(
+	    fdt_node_offset_by_phandle(
+		fdt, get_u32(fdt, path(fdt, "/"), "interrupt-parent")),
+	    node);
 	mreg = fdt_getprop(fdt, node, "reg", &len);
 	assert_int_equal(len, 16);
 	assert_int_equal(ld64(mreg, 0), IOAPIC_START);
@@ -172,7 +172,8 @@ static void test_high_memory_and_cpus(void **state)
 	(void)state;
 	make_vm(5ULL << 30, 8, 0);
 	fdt = build_ok(&size);
-	const fdt64_t *mreg = fdt_getprop(fdt, path(fdt, "/memory@0"), "reg", &len);
+	const fdt64_t *mreg =
+	    fdt_getprop(fdt, path(fdt, "/memory@0"), "reg", &len);
 
 	assert_non_null(mreg);
 	assert_int_equal(len, 32);
@@ -204,10 +205,13 @@ static void check_virtio(const void *fdt, unsigned n)
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t base = VIRTIO_MMIO_START + i * VIRTIO_MMIO_SIZE;
 
-		snprintf(name, sizeof(name), "/virtio_mmio@%lx", (unsigned long)base);
+		snprintf(name, sizeof(name), "/virtio_mmio@%lx",
+			 (unsigned long)base);
 		node = path(fdt, name);
-		assert_string_equal(get_str(fdt, node, "compatible"), "virtio,mmio");
-		assert_int_equal(get_u32(fdt, node, "interrupts"), VIRTIO_GSI_BASE + i);
+		assert_string_equal(get_str(fdt, node, "compatible"),
+				    "virtio,mmio");
+		assert_int_equal(get_u32(fdt, node, "interrupts"),
+				 VIRTIO_GSI_BASE + i);
 		assert_string_equal(get_str(fdt, node, "vmm,device"),
 				    i % 2 ? "net" : "blk");
 		const fdt64_t *reg = fdt_getprop(fdt, node, "reg", &len);
@@ -217,7 +221,8 @@ static void check_virtio(const void *fdt, unsigned n)
 		assert_int_equal(ld64(reg, 0), base);
 		assert_int_equal(ld64(reg, 1), VIRTIO_MMIO_SIZE);
 	}
-	for (node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio"); node >= 0;
+	for (node = fdt_node_offset_by_compatible(fdt, -1, "virtio,mmio");
+	     node >= 0;
 	     node = fdt_node_offset_by_compatible(fdt, node, "virtio,mmio"))
 		count++;
 	assert_int_equal(count, n);
@@ -232,8 +237,9 @@ static void test_virtio(void **state)
 	make_vm(64 * MiB, 2, 3);
 	fdt = build_ok(&size);
 	check_virtio(fdt, 3);
-	assert_string_equal(fdt_get_name(fdt, path(fdt, "/virtio_mmio@c0001000"), NULL),
-			    "virtio_mmio@c0001000");
+	assert_string_equal(
+	    fdt_get_name(fdt, path(fdt, "/virtio_mmio@c0001000"), NULL),
+	    "virtio_mmio@c0001000");
 	free(fdt);
 	gm_destroy(&vm.mem);
 }

@@ -111,12 +111,15 @@ static void test_high_region(void **state)
 	assert_null(gm_ptr(&gm, MMIO_GAP_END - 1, 1));
 	assert_null(gm_ptr(&gm, MMIO_GAP_END - 4, 8));
 	/* Spanning the whole hole is not one region either. */
-	assert_null(gm_ptr(&gm, MMIO_GAP_START - 1, MMIO_GAP_END - MMIO_GAP_START + 2));
+	assert_null(
+	    gm_ptr(&gm, MMIO_GAP_START - 1, MMIO_GAP_END - MMIO_GAP_START + 2));
 	/* High region: host offset continues after the low RAM. */
-	assert_ptr_equal(gm_ptr(&gm, MMIO_GAP_END, 1), gm.base + MMIO_GAP_START);
+	assert_ptr_equal(gm_ptr(&gm, MMIO_GAP_END, 1),
+			 gm.base + MMIO_GAP_START);
 	assert_ptr_equal(gm_ptr(&gm, MMIO_GAP_END + 0x1000, 8),
 			 gm.base + MMIO_GAP_START + 0x1000);
-	assert_ptr_equal(gm_ptr(&gm, MMIO_GAP_END, high), gm.base + MMIO_GAP_START);
+	assert_ptr_equal(gm_ptr(&gm, MMIO_GAP_END, high),
+			 gm.base + MMIO_GAP_START);
 	assert_ptr_equal(gm_ptr(&gm, MMIO_GAP_END + high - 1, 1),
 			 gm.base + size - 1);
 	assert_null(gm_ptr(&gm, MMIO_GAP_END + high - 1, 2));

@@ -18,17 +18,20 @@
 /* ---- PVH ELF images ---- */
 
 #define ELF_LOAD_OFF 0x1000
-#define ELF_FILESZ 0x100
-#define ELF_MEMSZ 0x2000
+#define ELF_FILESZ   0x100
+#define ELF_MEMSZ    0x2000
 #define ELF_NOTE_OFF 0x800
-#define ELF_ENTRY (HIMEM_START + 0x10)
+#define ELF_ENTRY    (HIMEM_START + 0x10)
 
 struct img {
 	uint8_t b[0x4000];
 	size_t len;
 };
 
-static Elf64_Ehdr *ehdr(struct img *im) { return (Elf64_Ehdr *)im->b; }
+static Elf64_Ehdr *ehdr(struct img *im)
+{
+	return (Elf64_Ehdr *)im->b;
+}
 static Elf64_Phdr *phdr(struct img *im, int i)
 {
 	return (Elf64_Phdr *)(im->b + sizeof(Elf64_Ehdr)) + i;
@@ -74,10 +77,12 @@ static void build_elf(struct img *im, bool linux_note)
 	eh->e_phentsize = sizeof(Elf64_Phdr);
 	eh->e_phnum = 3;
 
-	nsz += put_note(im->b + ELF_NOTE_OFF + nsz, "GNU", 3, "\1\2\3\4\5\6\7\10", 8);
+	nsz += put_note(im->b + ELF_NOTE_OFF + nsz, "GNU", 3,
+			"\1\2\3\4\5\6\7\10", 8);
 	nsz += put_note(im->b + ELF_NOTE_OFF + nsz, "Xen", 18, &entry, 4);
 	if (linux_note)
-		nsz += put_note(im->b + ELF_NOTE_OFF + nsz, "Linux", 6, "6.1", 4);
+		nsz +=
+		    put_note(im->b + ELF_NOTE_OFF + nsz, "Linux", 6, "6.1", 4);
 
 	*phdr(im, 0) = (Elf64_Phdr){.p_type = PT_LOAD,
 				    .p_flags = PF_R | PF_X,
@@ -93,7 +98,8 @@ static void build_elf(struct img *im, bool linux_note)
 				    .p_memsz = nsz,
 				    .p_align = 4};
 	/* Something the loader must skip. */
-	*phdr(im, 2) = (Elf64_Phdr){.p_type = PT_GNU_STACK, .p_offset = 0xdead0000,
+	*phdr(im, 2) = (Elf64_Phdr){.p_type = PT_GNU_STACK,
+				    .p_offset = 0xdead0000,
 				    .p_filesz = 0x10000000};
 	for (int i = 0; i < ELF_FILESZ; i++)
 		im->b[ELF_LOAD_OFF + i] = (uint8_t)(i * 7 + 1);
@@ -135,8 +141,8 @@ static void elf_expect(struct fixture *f, int ret, const char *needle)
 	int got = load_pvh_elf(&f->gm, f->im.b, f->im.len, &f->ki, f->err);
 
 	if (got != ret)
-		fail_msg("load_pvh_elf returned %d, want %d (err \"%s\")", got, ret,
-			 got ? f->err : "");
+		fail_msg("load_pvh_elf returned %d, want %d (err \"%s\")", got,
+			 ret, got ? f->err : "");
 	if (needle)
 		assert_contains(f->err, needle);
 }
@@ -155,7 +161,8 @@ static void test_elf_valid(void **state)
 	assert_int_equal(f->ki.cmdline_max, CMDLINE_MAX);
 	assert_int_equal(f->ki.initrd_max, MMIO_GAP_START);
 	/* File bytes at p_paddr, then zeroed bss up to p_memsz, then untouched. */
-	assert_memory_equal(ram + HIMEM_START, f->im.b + ELF_LOAD_OFF, ELF_FILESZ);
+	assert_memory_equal(ram + HIMEM_START, f->im.b + ELF_LOAD_OFF,
+			    ELF_FILESZ);
 	for (uint64_t i = ELF_FILESZ; i < ELF_MEMSZ; i++)
 		if (ram[HIMEM_START + i] != 0)
 			fail_msg("bss byte %#lx is %#x", (unsigned long)i,
@@ -192,7 +199,8 @@ static void test_elf_entry_8byte_note_and_two_segments(void **state)
 	elf_expect(f, 0, NULL);
 	assert_int_equal(f->ki.entry, 2 * MiB + 0x40);
 	assert_int_equal(f->ki.load_end, 2 * MiB + 0x3000);
-	assert_memory_equal(f->gm.base + 2 * MiB, f->im.b + ELF_LOAD_OFF + 0x80, 0x80);
+	assert_memory_equal(f->gm.base + 2 * MiB, f->im.b + ELF_LOAD_OFF + 0x80,
+			    0x80);
 	assert_int_equal(f->gm.base[2 * MiB + 0x80], 0);
 	assert_int_equal(f->gm.base[2 * MiB + 0x2fff], 0);
 }
@@ -315,7 +323,8 @@ static void test_elf_bad_notes(void **state)
 
 	/* PVH note with a 2-byte descriptor. */
 	build_elf(&f->im, false);
-	phdr(&f->im, 1)->p_filesz = put_note(f->im.b + ELF_NOTE_OFF, "Xen", 18, &e, 2);
+	phdr(&f->im, 1)->p_filesz =
+	    put_note(f->im.b + ELF_NOTE_OFF, "Xen", 18, &e, 2);
 	elf_expect(f, -EINVAL, "PVH entry note has size 2");
 }
 
@@ -395,13 +404,22 @@ static void test_elf_entry_outside(void **state)
 /* ---- bzImage ---- */
 
 #define BZ_SETUP_SECTS 4
-#define BZ_SETUP_SIZE ((BZ_SETUP_SECTS + 1) * 512)
+#define BZ_SETUP_SIZE  ((BZ_SETUP_SECTS + 1) * 512)
 #define BZ_KERNEL_SIZE 0x1000
-#define BZ_LEN (BZ_SETUP_SIZE + BZ_KERNEL_SIZE)
+#define BZ_LEN	       (BZ_SETUP_SIZE + BZ_KERNEL_SIZE)
 
-static void w16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void w32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void w64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static void w16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+static void w32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+static void w64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
 
 static void build_bz(struct img *im)
 {
@@ -414,14 +432,14 @@ static void build_bz(struct img *im)
 	b[0x201] = 0x6a; /* header ends at 0x26c */
 	memcpy(b + 0x202, "HdrS", 4);
 	w16(b + 0x206, 0x020f);
-	b[0x211] = 0x01;                 /* LOADED_HIGH */
-	w32(b + 0x22c, 0x7fffffff);      /* initrd_addr_max */
-	w32(b + 0x230, 0x200000);        /* kernel_alignment */
-	b[0x234] = 1;                    /* relocatable_kernel */
-	w16(b + 0x236, 0x3);             /* XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G */
-	w32(b + 0x238, 2047);            /* cmdline_size */
-	w64(b + 0x258, 0x1000000);       /* pref_address: LOAD_PHYSICAL_ADDR */
-	w32(b + 0x260, 0x400000);        /* init_size: 4 MiB */
+	b[0x211] = 0x01;	    /* LOADED_HIGH */
+	w32(b + 0x22c, 0x7fffffff); /* initrd_addr_max */
+	w32(b + 0x230, 0x200000);   /* kernel_alignment */
+	b[0x234] = 1;		    /* relocatable_kernel */
+	w16(b + 0x236, 0x3);  /* XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G */
+	w32(b + 0x238, 2047); /* cmdline_size */
+	w64(b + 0x258, 0x1000000); /* pref_address: LOAD_PHYSICAL_ADDR */
+	w32(b + 0x260, 0x400000);  /* init_size: 4 MiB */
 	for (int i = 0; i < BZ_KERNEL_SIZE; i++)
 		b[BZ_SETUP_SIZE + i] = (uint8_t)(i ^ 0x5a);
 	im->len = BZ_LEN;
@@ -432,8 +450,8 @@ static void bz_expect(struct fixture *f, int ret, const char *needle)
 	int got = load_bzimage(&f->gm, f->im.b, f->im.len, &f->ki, f->err);
 
 	if (got != ret)
-		fail_msg("load_bzimage returned %d, want %d (err \"%s\")", got, ret,
-			 got ? f->err : "");
+		fail_msg("load_bzimage returned %d, want %d (err \"%s\")", got,
+			 ret, got ? f->err : "");
 	if (needle)
 		assert_contains(f->err, needle);
 }
@@ -462,7 +480,8 @@ static void test_bz_valid(void **state)
 	build_bz(&f->im);
 	f->im.b[0x1f1] = 0;
 	bz_expect(f, 0, NULL);
-	assert_memory_equal(f->gm.base + HIMEM_START, f->im.b + BZ_SETUP_SIZE, 16);
+	assert_memory_equal(f->gm.base + HIMEM_START, f->im.b + BZ_SETUP_SIZE,
+			    16);
 
 	/* A large cmdline_size is capped to what the VMM reserves. */
 	build_bz(&f->im);
@@ -598,36 +617,44 @@ static void test_load_kernel_dispatch(void **state)
 	struct fixture *f = *state;
 
 	build_elf(&f->im, true);
-	assert_int_equal(load_kernel(&f->gm, f->im.b, f->im.len, &f->ki, f->err), 0);
+	assert_int_equal(
+	    load_kernel(&f->gm, f->im.b, f->im.len, &f->ki, f->err), 0);
 	assert_int_equal(f->ki.kind, KERNEL_PVH_ELF);
 	assert_true(f->ki.is_linux);
 
 	build_bz(&f->im);
-	assert_int_equal(load_kernel(&f->gm, f->im.b, f->im.len, &f->ki, f->err), 0);
+	assert_int_equal(
+	    load_kernel(&f->gm, f->im.b, f->im.len, &f->ki, f->err), 0);
 	assert_int_equal(f->ki.kind, KERNEL_BZIMAGE);
 
 	/* Errors come from the loader that matched. */
 	build_bz(&f->im);
 	w16(f->im.b + 0x1fe, 0);
-	assert_int_equal(load_kernel(&f->gm, f->im.b, f->im.len, &f->ki, f->err),
-			 -EINVAL);
+	assert_int_equal(
+	    load_kernel(&f->gm, f->im.b, f->im.len, &f->ki, f->err), -EINVAL);
 	assert_contains(f->err, "boot_flag");
 	build_elf(&f->im, false);
 	ehdr(&f->im)->e_machine = EM_ARM;
-	assert_int_equal(load_kernel(&f->gm, f->im.b, f->im.len, &f->ki, f->err),
-			 -EINVAL);
+	assert_int_equal(
+	    load_kernel(&f->gm, f->im.b, f->im.len, &f->ki, f->err), -EINVAL);
 	assert_contains(f->err, "e_machine");
 
 	memset(f->im.b, 0, 0x1000);
-	assert_int_equal(load_kernel(&f->gm, f->im.b, 0x1000, &f->ki, f->err), -EINVAL);
+	assert_int_equal(load_kernel(&f->gm, f->im.b, 0x1000, &f->ki, f->err),
+			 -EINVAL);
 	assert_contains(f->err, "not a kernel image");
-	assert_int_equal(load_kernel(&f->gm, (const uint8_t *)"\x7f" "EL", 3, &f->ki,
-				     f->err), -EINVAL);
+	assert_int_equal(load_kernel(&f->gm,
+				     (const uint8_t *)"\x7f"
+						      "EL",
+				     3, &f->ki, f->err),
+			 -EINVAL);
 	assert_contains(f->err, "not a kernel image");
-	assert_int_equal(load_kernel(&f->gm, f->im.b, 0, &f->ki, f->err), -EINVAL);
+	assert_int_equal(load_kernel(&f->gm, f->im.b, 0, &f->ki, f->err),
+			 -EINVAL);
 	/* ELF magic but only 4 bytes: the ELF loader says it is truncated. */
-	assert_int_equal(load_kernel(&f->gm, (const uint8_t *)ELFMAG, 4, &f->ki,
-				     f->err), -EINVAL);
+	assert_int_equal(
+	    load_kernel(&f->gm, (const uint8_t *)ELFMAG, 4, &f->ki, f->err),
+	    -EINVAL);
 	assert_contains(f->err, "ELF header");
 }
 
@@ -643,54 +670,60 @@ static void test_initrd(void **state)
 	elf_expect(f, 0, NULL);
 
 	/* Top of low RAM, page aligned. */
-	assert_int_equal(load_initrd(&f->gm, &f->ki, data, sizeof(data), &gpa, f->err), 0);
+	assert_int_equal(
+	    load_initrd(&f->gm, &f->ki, data, sizeof(data), &gpa, f->err), 0);
 	assert_int_equal(gpa, ALIGN_DOWN(64 * MiB - sizeof(data), 4096));
 	assert_int_equal(gpa, 64 * MiB - 4 * 4096);
 	assert_memory_equal(f->gm.base + gpa, data, sizeof(data));
 
 	/* Exactly one page fits flush against the top. */
-	assert_int_equal(load_initrd(&f->gm, &f->ki, data, 4096, &gpa, f->err), 0);
+	assert_int_equal(load_initrd(&f->gm, &f->ki, data, 4096, &gpa, f->err),
+			 0);
 	assert_int_equal(gpa, 64 * MiB - 4096);
 
 	/* initrd_max below the end of RAM (bzImage initrd_addr_max). */
 	struct kernel_info ki = f->ki;
 
 	ki.initrd_max = 32 * MiB;
-	assert_int_equal(load_initrd(&f->gm, &ki, data, sizeof(data), &gpa, f->err), 0);
+	assert_int_equal(
+	    load_initrd(&f->gm, &ki, data, sizeof(data), &gpa, f->err), 0);
 	assert_int_equal(gpa, 32 * MiB - 4 * 4096);
 	assert_memory_equal(f->gm.base + gpa, data, sizeof(data));
 
 	/* Too big for RAM, or overlapping the kernel. */
 	memset(f->err, 0, sizeof(f->err));
 	gpa = 0x1234;
-	assert_int_equal(load_initrd(&f->gm, &f->ki, data, 128 * MiB, &gpa, f->err),
-			 -EFBIG);
+	assert_int_equal(
+	    load_initrd(&f->gm, &f->ki, data, 128 * MiB, &gpa, f->err), -EFBIG);
 	assert_contains(f->err, "initrd");
 	assert_contains(f->err, "does not fit");
 	assert_contains(f->err, "--mem");
 	assert_int_equal(gpa, 0x1234);
 	ki = f->ki;
 	ki.load_end = 64 * MiB - 4096;
-	assert_int_equal(load_initrd(&f->gm, &ki, data, 4097, &gpa, f->err), -EFBIG);
+	assert_int_equal(load_initrd(&f->gm, &ki, data, 4097, &gpa, f->err),
+			 -EFBIG);
 	assert_contains(f->err, "(4097 bytes)");
 	assert_int_equal(load_initrd(&f->gm, &ki, data, 4096, &gpa, f->err), 0);
 	assert_int_equal(gpa, 64 * MiB - 4096);
-	assert_int_equal(load_initrd(&f->gm, &f->ki, data, SIZE_MAX, &gpa, f->err),
-			 -EFBIG);
+	assert_int_equal(
+	    load_initrd(&f->gm, &f->ki, data, SIZE_MAX, &gpa, f->err), -EFBIG);
 }
 
 /* The initrd goes in low RAM even when RAM continues above 4 GiB. */
 static void test_initrd_high_ram(void **state)
 {
 	struct guest_mem gm;
-	struct kernel_info ki = {.load_end = 2 * MiB, .initrd_max = MMIO_GAP_START};
+	struct kernel_info ki = {.load_end = 2 * MiB,
+				 .initrd_max = MMIO_GAP_START};
 	uint8_t data[100] = {1, 2, 3};
 	char err[LOADER_ERR_LEN];
 	uint64_t gpa = 0;
 
 	(void)state;
 	assert_int_equal(gm_create_fake(&gm, 4ULL << 30), 0);
-	assert_int_equal(load_initrd(&gm, &ki, data, sizeof(data), &gpa, err), 0);
+	assert_int_equal(load_initrd(&gm, &ki, data, sizeof(data), &gpa, err),
+			 0);
 	assert_int_equal(gpa, MMIO_GAP_START - 4096);
 	assert_int_equal(gm.base[MMIO_GAP_START - 4096 + 2], 3);
 	gm_destroy(&gm);

@@ -68,9 +68,9 @@ static void host_rx_space(void *opaque)
 }
 
 static const struct serial_ops host_ops = {
-	.irq = host_irq,
-	.tx = host_tx,
-	.rx_space = host_rx_space,
+    .irq = host_irq,
+    .tx = host_tx,
+    .rx_space = host_rx_space,
 };
 
 static int setup(void **state)
@@ -331,8 +331,8 @@ static void test_rx_fifo_trigger(void **state)
 	assert_int_equal(h->nr_irq, 2);
 	/* Trigger 14 with 14 bytes, then 1 with 1 byte. */
 	wr(h, FCR, 0xc1);
-	assert_int_equal(serial_rx(&h->s, (const uint8_t *)"abcdefghijklmn", 14),
-			 14);
+	assert_int_equal(
+	    serial_rx(&h->s, (const uint8_t *)"abcdefghijklmn", 14), 14);
 	assert_int_equal(rd(h, IIR), 0xc4);
 	wr(h, FCR, 0x43); /* trigger 4, clear RX */
 	assert_int_equal(serial_rx(&h->s, (const uint8_t *)"abc", 3), 3);
@@ -383,9 +383,8 @@ static void test_fifo_clear(void **state)
 	wr(h, MCR, 0x08);
 	wr(h, IER, 0x01);
 	wr(h, FCR, 0x01);
-	assert_int_equal(serial_rx(&h->s, (const uint8_t *)"0123456789abcdefX",
-				   17),
-			 16);
+	assert_int_equal(
+	    serial_rx(&h->s, (const uint8_t *)"0123456789abcdefX", 17), 16);
 	assert_int_equal(h->level, 1);
 	wr(h, FCR, 0x05); /* clear TX only: RX untouched */
 	assert_int_equal(rd(h, LSR), 0x61);
@@ -607,7 +606,12 @@ static void check_line(struct host *h)
 	assert_int_equal(iir & 0x30, 0);
 	assert_true((iir & 0xc0) == 0 || (iir & 0xc0) == 0xc0);
 	switch (iir & 0x0f) {
-	case 0x01: case 0x06: case 0x04: case 0x0c: case 0x02: case 0x00:
+	case 0x01:
+	case 0x06:
+	case 0x04:
+	case 0x0c:
+	case 0x02:
+	case 0x00:
 		break;
 	default:
 		fail_msg("bad IIR %#x", iir);
@@ -640,7 +644,8 @@ static void test_exhaustive_from_reset(void **state)
 				r = rd(h, SCR);
 				assert_int_equal(r, off == SCR ? v : 0);
 				r = rd(h, MCR);
-				assert_int_equal(r, off == MCR ? (v & 0x1f) : 0);
+				assert_int_equal(r,
+						 off == MCR ? (v & 0x1f) : 0);
 				if (exp_lcr & 0x80) {
 					assert_int_equal(rd(h, DLL),
 							 off == DLL ? v : 1);
@@ -669,8 +674,9 @@ static void test_exhaustive_from_reset(void **state)
 					st |= (v & 0x01) ? 0x20 : 0;
 					st |= (v & 0x04) ? 0x40 : 0;
 					st |= (v & 0x08) ? 0x80 : 0;
-					assert_int_equal(r, st |
-						((st ^ 0xb0) & 0x10 ? 1 : 0) |
+					assert_int_equal(
+					    r,
+					    st | ((st ^ 0xb0) & 0x10 ? 1 : 0) |
 						((st ^ 0xb0) & 0x20 ? 2 : 0) |
 						((st ^ 0xb0) & 0x80 ? 8 : 0));
 				} else {
@@ -764,7 +770,7 @@ static int thr_tx(void *opaque, uint8_t byte)
 }
 
 static const struct serial_ops thr_ops = {
-	.irq = thr_irq, .tx = thr_tx, .rx_space = thr_rx_space};
+    .irq = thr_irq, .tx = thr_tx, .rx_space = thr_rx_space};
 
 static void *thr_feeder(void *arg)
 {
@@ -830,36 +836,36 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_reset_state, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_divisor_round_trip, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_lcr_scr_mcr_readback, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_tx_stats, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tx_dropped, setup, teardown),
-		cmocka_unit_test(test_no_ops),
-		cmocka_unit_test_setup_teardown(test_thre_interrupt, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_thre_linux_txen_probe, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_rx_data_interrupt, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_rx_fifo_trigger, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_rx_fifo_bound, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_fifo_clear, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loopback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loopback_overrun, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_out2_gating, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_priorities, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_wide_and_bad_access, setup,
-						teardown),
-		cmocka_unit_test(test_exhaustive_from_reset),
-		cmocka_unit_test(test_threads),
-		cmocka_unit_test_setup_teardown(test_exhaustive_sequence, setup,
-						teardown),
+	    cmocka_unit_test_setup_teardown(test_reset_state, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_divisor_round_trip, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_lcr_scr_mcr_readback, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_stats, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tx_dropped, setup, teardown),
+	    cmocka_unit_test(test_no_ops),
+	    cmocka_unit_test_setup_teardown(test_thre_interrupt, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_thre_linux_txen_probe, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_data_interrupt, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_fifo_trigger, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_rx_fifo_bound, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_fifo_clear, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loopback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_loopback_overrun, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_out2_gating, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_priorities, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wide_and_bad_access, setup,
+					    teardown),
+	    cmocka_unit_test(test_exhaustive_from_reset),
+	    cmocka_unit_test(test_threads),
+	    cmocka_unit_test_setup_teardown(test_exhaustive_sequence, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

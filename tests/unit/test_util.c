@@ -37,10 +37,17 @@ static void test_parse_u64_bad(void **state)
 		const char *s;
 		int ret;
 	} bad[] = {
-	    {"", -EINVAL},     {"-1", -EINVAL},   {"+1", -EINVAL},
-	    {" 1", -EINVAL},   {"1 ", -EINVAL},   {"1x", -EINVAL},
-	    {"0x10", -EINVAL}, {"1K", -EINVAL},   {"1.5", -EINVAL},
-	    {"abc", -EINVAL},  {"1\n", -EINVAL},
+	    {"", -EINVAL},
+	    {"-1", -EINVAL},
+	    {"+1", -EINVAL},
+	    {" 1", -EINVAL},
+	    {"1 ", -EINVAL},
+	    {"1x", -EINVAL},
+	    {"0x10", -EINVAL},
+	    {"1K", -EINVAL},
+	    {"1.5", -EINVAL},
+	    {"abc", -EINVAL},
+	    {"1\n", -EINVAL},
 	    {"18446744073709551616", -ERANGE},
 	    {"99999999999999999999999", -ERANGE},
 	};
@@ -95,11 +102,20 @@ static void test_parse_size_bad(void **state)
 		const char *s;
 		int ret;
 	} bad[] = {
-	    {"", -EINVAL},       {"K", -EINVAL},      {"-1M", -EINVAL},
-	    {"+1M", -EINVAL},    {"1MB", -EINVAL},    {"1KK", -EINVAL},
-	    {"1 M", -EINVAL},    {"1P", -EINVAL},     {"0x", -EINVAL},
-	    {"0xM", -EINVAL},    {"0xg", -EINVAL},    {"1.5G", -EINVAL},
-	    {"M1", -EINVAL},     {"12abc", -EINVAL},
+	    {"", -EINVAL},
+	    {"K", -EINVAL},
+	    {"-1M", -EINVAL},
+	    {"+1M", -EINVAL},
+	    {"1MB", -EINVAL},
+	    {"1KK", -EINVAL},
+	    {"1 M", -EINVAL},
+	    {"1P", -EINVAL},
+	    {"0x", -EINVAL},
+	    {"0xM", -EINVAL},
+	    {"0xg", -EINVAL},
+	    {"1.5G", -EINVAL},
+	    {"M1", -EINVAL},
+	    {"12abc", -EINVAL},
 	    {"16777216T", -ERANGE},
 	    {"17179869184G", -ERANGE},
 	    {"0x10000000000000000", -ERANGE},
@@ -112,8 +128,8 @@ static void test_parse_size_bad(void **state)
 		int ret = parse_size(bad[i].s, &v);
 
 		if (ret != bad[i].ret)
-			fail_msg("parse_size(\"%s\") gave %d, want %d", bad[i].s,
-				 ret, bad[i].ret);
+			fail_msg("parse_size(\"%s\") gave %d, want %d",
+				 bad[i].s, ret, bad[i].ret);
 		assert_int_equal(v, 0xdead);
 	}
 	assert_int_equal(parse_size(NULL, &(uint64_t){0}), -EINVAL);
@@ -125,7 +141,8 @@ static void test_align(void **state)
 	assert_int_equal(ALIGN_UP(0x1001ULL, 0x1000), 0x2000);
 	assert_int_equal(ALIGN_UP(0x1000ULL, 0x1000), 0x1000);
 	assert_int_equal(ALIGN_DOWN(0x1fffULL, 0x1000), 0x1000);
-	assert_int_equal(ALIGN_DOWN(0xffffffffffffffffULL, 16), 0xfffffffffffffff0ULL);
+	assert_int_equal(ALIGN_DOWN(0xffffffffffffffffULL, 16),
+			 0xfffffffffffffff0ULL);
 }
 
 static void test_read_file(void **state)

@@ -22,13 +22,13 @@
 
 #include "../../devices/virtio_blk.h"
 
-#define RAM (16ULL << 20)
-#define DESC 0x1000ULL
-#define AVAIL 0x3000ULL
-#define USED 0x4000ULL
-#define HDR 0x10000ULL  /* request headers, 16 bytes apart */
-#define STAT 0x20000ULL /* status bytes */
-#define DATA 0x100000ULL
+#define RAM	     (16ULL << 20)
+#define DESC	     0x1000ULL
+#define AVAIL	     0x3000ULL
+#define USED	     0x4000ULL
+#define HDR	     0x10000ULL /* request headers, 16 bytes apart */
+#define STAT	     0x20000ULL /* status bytes */
+#define DATA	     0x100000ULL
 #define DISK_SECTORS 64
 
 struct drv {
@@ -107,7 +107,8 @@ static uint8_t pattern(uint64_t i)
 	return (uint8_t)(i * 7 ^ (i / 512));
 }
 
-static void start(struct drv *d, const char *opts, uint16_t num, uint64_t feat_mask)
+static void start(struct drv *d, const char *opts, uint16_t num,
+		  uint64_t feat_mask)
 {
 	struct disk_config dc = {.path = d->path};
 	uint64_t feat;
@@ -118,7 +119,8 @@ static void start(struct drv *d, const char *opts, uint16_t num, uint64_t feat_m
 		dc.serial = "my-serial";
 	assert_int_equal(virtio_blk_create(&d->b, &d->gm, &dc, 3, irq, d), 0);
 	d->num = num;
-	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(d, VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	feat = rd(d, VIRTIO_MMIO_DEVICE_FEATURES);
 	wr(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
@@ -128,17 +130,20 @@ static void start(struct drv *d, const char *opts, uint16_t num, uint64_t feat_m
 	wr(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)feat);
 	wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	wr(d, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(feat >> 32));
-	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				  VIRTIO_STATUS_FEATURES_OK);
+	wr(d, VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	       VIRTIO_STATUS_FEATURES_OK);
 	wr(d, VIRTIO_MMIO_QUEUE_SEL, 0);
-	assert_int_equal(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_BLK_QUEUE_MAX);
+	assert_int_equal(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX),
+			 VIRTIO_BLK_QUEUE_MAX);
 	wr(d, VIRTIO_MMIO_QUEUE_NUM, num);
 	wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, DESC);
 	wr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, AVAIL);
 	wr(d, VIRTIO_MMIO_QUEUE_DEVICE_LOW, USED);
 	wr(d, VIRTIO_MMIO_QUEUE_READY, 1);
-	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				  VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	wr(d, VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 	assert_true(d->b->mmio.live);
 	d->desc = (void *)gp(d, DESC, 16 * num);
 	d->avail = (void *)gp(d, AVAIL, 6 + 2 * num);
@@ -176,9 +181,10 @@ static uint16_t add_chain(struct drv *d, const struct dd *c, unsigned n)
 		uint16_t idx = (uint16_t)((head + i) % d->num);
 
 		d->desc[idx] = (struct vring_desc){
-			c[i].addr, c[i].len,
-			(uint16_t)(c[i].flags | (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
-			(uint16_t)((idx + 1) % d->num)};
+		    c[i].addr, c[i].len,
+		    (uint16_t)(c[i].flags |
+			       (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
+		    (uint16_t)((idx + 1) % d->num)};
 	}
 	d->next_desc = (uint16_t)((head + n) % d->num);
 	d->avail->ring[d->avail->idx % d->num] = head;
@@ -204,7 +210,8 @@ static void wait_used(struct drv *d, uint16_t want)
 	assert_int_equal(d->used->idx, want);
 }
 
-static uint64_t hdr(struct drv *d, unsigned slot, uint32_t type, uint64_t sector)
+static uint64_t hdr(struct drv *d, unsigned slot, uint32_t type,
+		    uint64_t sector)
 {
 	struct virtio_blk_outhdr h = {.type = type, .sector = sector};
 	uint64_t gpa = HDR + 16 * slot;
@@ -223,12 +230,13 @@ static uint8_t *status(struct drv *d, unsigned slot)
 
 /* One simple request: header, one data buffer, status. */
 static uint16_t req(struct drv *d, unsigned slot, uint32_t type,
-		    uint64_t sector, uint64_t data, uint32_t len, bool data_writable)
+		    uint64_t sector, uint64_t data, uint32_t len,
+		    bool data_writable)
 {
 	struct dd c[3] = {
-		{hdr(d, slot, type, sector), 16, 0},
-		{data, len, data_writable ? VRING_DESC_F_WRITE : 0},
-		{STAT + slot, 1, VRING_DESC_F_WRITE},
+	    {hdr(d, slot, type, sector), 16, 0},
+	    {data, len, data_writable ? VRING_DESC_F_WRITE : 0},
+	    {STAT + slot, 1, VRING_DESC_F_WRITE},
 	};
 
 	unsigned n = 3;
@@ -245,10 +253,12 @@ static uint16_t req(struct drv *d, unsigned slot, uint32_t type,
 
 		for (unsigned i = 0; i < n; i++)
 			t[i] = (struct vring_desc){
-				c[i].addr, c[i].len,
-				(uint16_t)(c[i].flags | (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
-				(uint16_t)(i + 1)};
-		return add_chain(d, &(struct dd){tgpa, 16 * n, VRING_DESC_F_INDIRECT}, 1);
+			    c[i].addr, c[i].len,
+			    (uint16_t)(c[i].flags |
+				       (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
+			    (uint16_t)(i + 1)};
+		return add_chain(
+		    d, &(struct dd){tgpa, 16 * n, VRING_DESC_F_INDIRECT}, 1);
 	}
 	return add_chain(d, c, n);
 }
@@ -296,7 +306,8 @@ static void test_read(void **state)
 	assert_int_equal(buf[1024], 0); /* nothing past the buffer */
 	assert_int_equal(d->b->stats.bytes_read, 1024);
 	assert_true(d->irqs >= 1);
-	assert_true(rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_VRING);
+	assert_true(rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		    VIRTIO_MMIO_INT_VRING);
 }
 
 static void test_write_then_read(void **state)
@@ -334,11 +345,11 @@ static void test_unaligned_buffers(void **state)
 	/* 3 segments at odd addresses and lengths (bounce when O_DIRECT) */
 	uint64_t a = DATA + 3, b = DATA + 0x2001, c = DATA + 0x4005;
 	struct dd w[5] = {
-		{hdr(d, 0, VIRTIO_BLK_T_OUT, 4), 16, 0},
-		{a, 100, 0},
-		{b, 700, 0},
-		{c, 224, 0},
-		{STAT, 1, VRING_DESC_F_WRITE},
+	    {hdr(d, 0, VIRTIO_BLK_T_OUT, 4), 16, 0},
+	    {a, 100, 0},
+	    {b, 700, 0},
+	    {c, 224, 0},
+	    {STAT, 1, VRING_DESC_F_WRITE},
 	};
 	uint8_t expect[1024], file[1024];
 
@@ -387,9 +398,12 @@ static void test_indirect_request(void **state)
 	uint8_t *buf = gp(d, DATA, 512);
 
 	start(d, NULL, 16, ~0ULL);
-	assert_true(virtio_mmio_has_feature(&d->b->mmio, VIRTIO_RING_F_INDIRECT_DESC));
-	t[0] = (struct vring_desc){hdr(d, 0, VIRTIO_BLK_T_IN, 1), 16, VRING_DESC_F_NEXT, 1};
-	t[1] = (struct vring_desc){DATA, 512, VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2};
+	assert_true(
+	    virtio_mmio_has_feature(&d->b->mmio, VIRTIO_RING_F_INDIRECT_DESC));
+	t[0] = (struct vring_desc){hdr(d, 0, VIRTIO_BLK_T_IN, 1), 16,
+				   VRING_DESC_F_NEXT, 1};
+	t[1] = (struct vring_desc){DATA, 512,
+				   VRING_DESC_F_WRITE | VRING_DESC_F_NEXT, 2};
 	t[2] = (struct vring_desc){STAT, 1, VRING_DESC_F_WRITE, 0};
 	status(d, 0);
 	add_chain(d, &(struct dd){DATA + 0x8000, 48, VRING_DESC_F_INDIRECT}, 1);
@@ -438,7 +452,8 @@ static void test_flush_waits_for_writes(void **state)
 	order_flush_seen = order_violations = 0;
 	d->b->submit = order_submit;
 	for (unsigned i = 0; i < 4; i++)
-		req(d, i, VIRTIO_BLK_T_OUT, i * 8, DATA + i * 4096, 4096, false);
+		req(d, i, VIRTIO_BLK_T_OUT, i * 8, DATA + i * 4096, 4096,
+		    false);
 	req(d, 4, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
 	req(d, 5, VIRTIO_BLK_T_OUT, 40, DATA, 512, false);
 	kick(d);
@@ -500,7 +515,8 @@ static void test_discard_write_zeroes(void **state)
 	assert_true(virtio_mmio_has_feature(&d->b->mmio, VIRTIO_BLK_F_DISCARD));
 	discard_req(d, 0, VIRTIO_BLK_T_WRITE_ZEROES, 4, 2, 0);
 	discard_req(d, 1, VIRTIO_BLK_T_DISCARD, 8, 1, 0);
-	discard_req(d, 2, VIRTIO_BLK_T_WRITE_ZEROES, 12, 1, VIRTIO_BLK_WZ_F_UNMAP);
+	discard_req(d, 2, VIRTIO_BLK_T_WRITE_ZEROES, 12, 1,
+		    VIRTIO_BLK_WZ_F_UNMAP);
 	discard_req(d, 3, VIRTIO_BLK_T_DISCARD, 12, 1, VIRTIO_BLK_WZ_F_UNMAP);
 	discard_req(d, 4, VIRTIO_BLK_T_WRITE_ZEROES, DISK_SECTORS - 1, 2, 0);
 	kick(d);
@@ -508,8 +524,10 @@ static void test_discard_write_zeroes(void **state)
 	assert_int_equal(*gp(d, STAT, 1), VIRTIO_BLK_S_OK);
 	assert_int_equal(*gp(d, STAT + 1, 1), VIRTIO_BLK_S_OK);
 	assert_int_equal(*gp(d, STAT + 2, 1), VIRTIO_BLK_S_OK);
-	assert_int_equal(*gp(d, STAT + 3, 1), VIRTIO_BLK_S_UNSUPP); /* unmap on discard */
-	assert_int_equal(*gp(d, STAT + 4, 1), VIRTIO_BLK_S_IOERR);  /* past the end */
+	assert_int_equal(*gp(d, STAT + 3, 1),
+			 VIRTIO_BLK_S_UNSUPP); /* unmap on discard */
+	assert_int_equal(*gp(d, STAT + 4, 1),
+			 VIRTIO_BLK_S_IOERR); /* past the end */
 	file_read(d, 3 * 512, file, 2048);
 	for (unsigned i = 0; i < 512; i++)
 		assert_int_equal(file[i], pattern(3 * 512 + i));
@@ -543,8 +561,8 @@ static void test_short_header(void **state)
 	struct drv *d = *state;
 	uint8_t before[512], after[512];
 	struct dd c[2] = {
-		{hdr(d, 0, VIRTIO_BLK_T_OUT, 0), 8, 0}, /* 8-byte header */
-		{STAT, 1, VRING_DESC_F_WRITE},
+	    {hdr(d, 0, VIRTIO_BLK_T_OUT, 0), 8, 0}, /* 8-byte header */
+	    {STAT, 1, VRING_DESC_F_WRITE},
 	};
 
 	file_read(d, 0, before, 512);
@@ -563,8 +581,8 @@ static void test_header_writable(void **state)
 {
 	struct drv *d = *state;
 	struct dd c[2] = {
-		{hdr(d, 0, VIRTIO_BLK_T_IN, 0), 16, VRING_DESC_F_WRITE},
-		{STAT, 1, VRING_DESC_F_WRITE},
+	    {hdr(d, 0, VIRTIO_BLK_T_IN, 0), 16, VRING_DESC_F_WRITE},
+	    {STAT, 1, VRING_DESC_F_WRITE},
 	};
 
 	start(d, NULL, 16, ~0ULL);
@@ -615,7 +633,8 @@ static void test_past_capacity(void **state)
 	wait_used(d, 3);
 	assert_int_equal(*gp(d, STAT, 1), VIRTIO_BLK_S_IOERR);
 	assert_int_equal(*gp(d, STAT + 1, 1), VIRTIO_BLK_S_IOERR);
-	assert_int_equal(*gp(d, STAT + 2, 1), VIRTIO_BLK_S_OK); /* last sector ok */
+	assert_int_equal(*gp(d, STAT + 2, 1),
+			 VIRTIO_BLK_S_OK); /* last sector ok */
 	file_read(d, (DISK_SECTORS - 2) * 512, after, 1024);
 	assert_memory_equal(before, after, 1024);
 	struct stat st;
@@ -663,8 +682,8 @@ static void test_status_missing(void **state)
 	struct drv *d = *state;
 	uint8_t before[512], after[512];
 	struct dd c[2] = {
-		{hdr(d, 0, VIRTIO_BLK_T_OUT, 0), 16, 0},
-		{DATA, 512, 0},
+	    {hdr(d, 0, VIRTIO_BLK_T_OUT, 0), 16, 0},
+	    {DATA, 512, 0},
 	};
 
 	file_read(d, 0, before, 512);
@@ -682,8 +701,8 @@ static void test_status_read_only(void **state)
 {
 	struct drv *d = *state;
 	struct dd c[3] = {
-		{hdr(d, 0, VIRTIO_BLK_T_FLUSH, 0), 16, 0},
-		{STAT, 1, 0},
+	    {hdr(d, 0, VIRTIO_BLK_T_FLUSH, 0), 16, 0},
+	    {STAT, 1, 0},
 	};
 
 	start(d, NULL, 16, ~0ULL);
@@ -700,9 +719,9 @@ static void test_status_zero_length(void **state)
 {
 	struct drv *d = *state;
 	struct dd c[3] = {
-		{hdr(d, 0, VIRTIO_BLK_T_IN, 0), 16, 0},
-		{DATA, 512, VRING_DESC_F_WRITE},
-		{STAT, 0, VRING_DESC_F_WRITE},
+	    {hdr(d, 0, VIRTIO_BLK_T_IN, 0), 16, 0},
+	    {DATA, 512, VRING_DESC_F_WRITE},
+	    {STAT, 0, VRING_DESC_F_WRITE},
 	};
 
 	start(d, NULL, 16, ~0ULL);
@@ -740,7 +759,8 @@ static void test_read_only_disk(void **state)
 	file_read(d, 0, before, 1024);
 	start(d, "ro", 16, ~0ULL);
 	assert_true(virtio_mmio_has_feature(&d->b->mmio, VIRTIO_BLK_F_RO));
-	assert_false(virtio_mmio_has_feature(&d->b->mmio, VIRTIO_BLK_F_DISCARD));
+	assert_false(
+	    virtio_mmio_has_feature(&d->b->mmio, VIRTIO_BLK_F_DISCARD));
 	memset(gp(d, DATA, 1024), 0xcc, 1024);
 	req(d, 0, VIRTIO_BLK_T_OUT, 0, DATA, 1024, false);
 	discard_req(d, 1, VIRTIO_BLK_T_WRITE_ZEROES, 0, 1, 0);
@@ -763,8 +783,10 @@ static void test_wrong_data_direction(void **state)
 	file_read(d, 0, before, 512);
 	start(d, NULL, 16, ~0ULL);
 	memset(gp(d, DATA, 512), 0x42, 512);
-	req(d, 0, VIRTIO_BLK_T_IN, 0, DATA, 512, false);  /* read into RO buffer */
-	req(d, 1, VIRTIO_BLK_T_OUT, 0, DATA, 512, true);  /* write from WO buffer */
+	req(d, 0, VIRTIO_BLK_T_IN, 0, DATA, 512,
+	    false); /* read into RO buffer */
+	req(d, 1, VIRTIO_BLK_T_OUT, 0, DATA, 512,
+	    true); /* write from WO buffer */
 	kick(d);
 	wait_used(d, 2);
 	assert_int_equal(*gp(d, STAT, 1), VIRTIO_BLK_S_IOERR);
@@ -796,7 +818,8 @@ static void test_bad_chain_needs_reset(void **state)
 	d->avail->idx = 1;
 	kick(d);
 	assert_true(rd(d, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
-	assert_true(rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	assert_true(rd(d, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		    VIRTIO_MMIO_INT_CONFIG);
 	assert_int_equal(d->b->mmio.needs_reset_events, 1);
 	assert_int_equal(d->used->idx, 0);
 	/* the device stays stopped until reset */
@@ -837,7 +860,8 @@ static void test_submit_eagain(void **state)
 	assert_non_null(d->b->pend_head);
 	/* a flood beyond the queue size is not taken while 4 are busy */
 	for (unsigned i = 0; i < 4; i++)
-		req(d, 4 + i, VIRTIO_BLK_T_IN, i, DATA + 0x10000 + i * 512, 512, true);
+		req(d, 4 + i, VIRTIO_BLK_T_IN, i, DATA + 0x10000 + i * 512, 512,
+		    true);
 	kick(d);
 	assert_int_equal(d->b->mmio.vq[0].last_avail, 4);
 	assert_true(d->b->stats.max_inflight <= 4);
@@ -862,7 +886,8 @@ static void test_flood(void **state)
 	/* keep the ring full for a while */
 	for (unsigned round = 0; round < 8; round++) {
 		for (unsigned i = 0; i < 8; i++)
-			req(d, i, VIRTIO_BLK_T_IN, i, DATA + i * 4096, 4096, true);
+			req(d, i, VIRTIO_BLK_T_IN, i, DATA + i * 4096, 4096,
+			    true);
 		kick(d);
 		assert_true(d->b->busy <= 8);
 		total += 8;
@@ -875,7 +900,8 @@ static void test_flood(void **state)
 /* ---- merging adjacent requests into one host I/O ---- */
 
 static unsigned sub_iocbs; /* iocbs handed to the kernel */
-static uint64_t fail_at = UINT64_MAX; /* reads covering this byte come back short */
+static uint64_t fail_at =
+    UINT64_MAX; /* reads covering this byte come back short */
 
 static uint64_t iocb_bytes(const struct iocb *io)
 {
@@ -929,7 +955,8 @@ static void test_merge_adjacent_reads(void **state)
 	/* four 4 KiB reads in disk order, buffers scattered in guest memory */
 	for (unsigned i = 0; i < 4; i++) {
 		memset(gp(d, DATA + i * 0x3000, 4096), 0, 4096);
-		req(d, i, VIRTIO_BLK_T_IN, i * 8, DATA + i * 0x3000, 4096, true);
+		req(d, i, VIRTIO_BLK_T_IN, i * 8, DATA + i * 0x3000, 4096,
+		    true);
 	}
 	kick(d);
 	wait_used(d, 4);
@@ -956,7 +983,8 @@ static void test_merge_adjacent_writes(void **state)
 	merge_start(d);
 	for (unsigned i = 0; i < 3; i++) {
 		memset(gp(d, DATA + i * 0x3000, 2048), 0x30 + i, 2048);
-		req(d, i, VIRTIO_BLK_T_OUT, 20 + i * 4, DATA + i * 0x3000, 2048, false);
+		req(d, i, VIRTIO_BLK_T_OUT, 20 + i * 4, DATA + i * 0x3000, 2048,
+		    false);
 	}
 	kick(d);
 	wait_used(d, 3);
@@ -974,13 +1002,14 @@ static void test_merge_only_adjacent(void **state)
 	struct drv *d = *state;
 
 	merge_start(d);
-	req(d, 0, VIRTIO_BLK_T_IN, 0, DATA, 4096, true);            /* 0-7 */
-	req(d, 1, VIRTIO_BLK_T_IN, 9, DATA + 0x3000, 512, true);    /* gap */
-	req(d, 2, VIRTIO_BLK_T_IN, 9, DATA + 0x6000, 512, true);    /* overlap */
-	req(d, 3, VIRTIO_BLK_T_IN, 8, DATA + 0x9000, 512, true);    /* backwards */
-	req(d, 4, VIRTIO_BLK_T_OUT, 9, DATA + 0xc000, 512, false);  /* a write */
+	req(d, 0, VIRTIO_BLK_T_IN, 0, DATA, 4096, true);	 /* 0-7 */
+	req(d, 1, VIRTIO_BLK_T_IN, 9, DATA + 0x3000, 512, true); /* gap */
+	req(d, 2, VIRTIO_BLK_T_IN, 9, DATA + 0x6000, 512, true); /* overlap */
+	req(d, 3, VIRTIO_BLK_T_IN, 8, DATA + 0x9000, 512, true); /* backwards */
+	req(d, 4, VIRTIO_BLK_T_OUT, 9, DATA + 0xc000, 512, false); /* a write */
 	req(d, 5, VIRTIO_BLK_T_FLUSH, 0, 0, 0, false);
-	req(d, 6, VIRTIO_BLK_T_OUT, 10, DATA + 0xf000, 512, false); /* after flush */
+	req(d, 6, VIRTIO_BLK_T_OUT, 10, DATA + 0xf000, 512,
+	    false); /* after flush */
 	kick(d);
 	wait_used(d, 7);
 	assert_int_equal(d->b->stats.merged, 0);
@@ -997,7 +1026,8 @@ static void test_merge_error_split(void **state)
 	merge_start(d);
 	fail_at = 8 * 512 + 100; /* inside request 1 */
 	for (unsigned i = 0; i < 4; i++)
-		req(d, i, VIRTIO_BLK_T_IN, i * 8, DATA + i * 0x3000, 4096, true);
+		req(d, i, VIRTIO_BLK_T_IN, i * 8, DATA + i * 0x3000, 4096,
+		    true);
 	kick(d);
 	wait_used(d, 4);
 	assert_int_equal(d->b->stats.merged, 3);
@@ -1006,7 +1036,8 @@ static void test_merge_error_split(void **state)
 	for (unsigned i = 0; i < 4; i++) {
 		assert_int_equal(*gp(d, STAT + i, 1),
 				 i == 1 ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK);
-		assert_int_equal(used_len_of(d, (uint16_t)i), i == 1 ? 1 : 4097);
+		assert_int_equal(used_len_of(d, (uint16_t)i),
+				 i == 1 ? 1 : 4097);
 	}
 	assert_int_equal(d->b->stats.errors, 1);
 	assert_int_equal(d->b->stats.bytes_read, 3 * 4096);
@@ -1021,7 +1052,8 @@ static void test_merge_reset(void **state)
 	merge_start(d);
 	d->b->submit = eagain_submit;
 	for (unsigned i = 0; i < 4; i++)
-		req(d, i, VIRTIO_BLK_T_IN, i * 8, DATA + i * 0x3000, 4096, true);
+		req(d, i, VIRTIO_BLK_T_IN, i * 8, DATA + i * 0x3000, 4096,
+		    true);
 	kick(d);
 	assert_int_equal(d->b->busy, 4);
 	assert_int_equal(d->b->stats.merged, 3);
@@ -1061,13 +1093,15 @@ static void test_open_errors(void **state)
 	struct disk_config dc = {.path = "/nonexistent/vmm-disk.img"};
 	int fd;
 
-	assert_int_equal(virtio_blk_create(&b, &d->gm, &dc, 0, irq, d), -ENOENT);
+	assert_int_equal(virtio_blk_create(&b, &d->gm, &dc, 0, irq, d),
+			 -ENOENT);
 	fd = open(d->path, O_WRONLY | O_APPEND);
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "x", 1), 1);
 	close(fd);
 	dc.path = d->path;
-	assert_int_equal(virtio_blk_create(&b, &d->gm, &dc, 0, irq, d), -EINVAL);
+	assert_int_equal(virtio_blk_create(&b, &d->gm, &dc, 0, irq, d),
+			 -EINVAL);
 	assert_null(b);
 	dc.path = "/tmp";
 	assert_int_equal(virtio_blk_create(&b, &d->gm, &dc, 0, irq, d) < 0, 1);
@@ -1076,9 +1110,11 @@ static void test_open_errors(void **state)
 		assert_int_equal(truncate(d->path, 512), 0);
 		assert_int_equal(chmod(d->path, 0444), 0);
 		dc.path = d->path;
-		assert_int_equal(virtio_blk_create(&b, &d->gm, &dc, 0, irq, d), -EACCES);
+		assert_int_equal(virtio_blk_create(&b, &d->gm, &dc, 0, irq, d),
+				 -EACCES);
 		dc.readonly = true;
-		assert_int_equal(virtio_blk_create(&b, &d->gm, &dc, 0, irq, d), 0);
+		assert_int_equal(virtio_blk_create(&b, &d->gm, &dc, 0, irq, d),
+				 0);
 		virtio_blk_destroy(b);
 	}
 }
@@ -1109,41 +1145,41 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_features_and_config),
-		T(test_read),
-		T(test_write_then_read),
-		T(test_unaligned_buffers),
-		T(test_indirect_request),
-		T(test_flush),
-		T(test_flush_waits_for_writes),
-		T(test_get_id),
-		T(test_get_id_serial),
-		T(test_discard_write_zeroes),
-		T(test_discard_not_negotiated),
-		T(test_short_header),
-		T(test_header_writable),
-		T(test_sector_overflow),
-		T(test_past_capacity),
-		T(test_len_not_multiple_of_512),
-		T(test_get_id_short_buffer),
-		T(test_status_missing),
-		T(test_status_read_only),
-		T(test_status_zero_length),
-		T(test_unknown_type),
-		T(test_read_only_disk),
-		T(test_wrong_data_direction),
-		T(test_bad_chain_needs_reset),
-		T(test_avail_jump_needs_reset),
-		T(test_submit_eagain),
-		T(test_flood),
-		T(test_reset_drains),
-		T(test_merge_adjacent_reads),
-		T(test_merge_adjacent_writes),
-		T(test_merge_only_adjacent),
-		T(test_merge_error_split),
-		T(test_merge_reset),
-		T(test_open_errors),
-		T(test_stats_print),
+	    T(test_features_and_config),
+	    T(test_read),
+	    T(test_write_then_read),
+	    T(test_unaligned_buffers),
+	    T(test_indirect_request),
+	    T(test_flush),
+	    T(test_flush_waits_for_writes),
+	    T(test_get_id),
+	    T(test_get_id_serial),
+	    T(test_discard_write_zeroes),
+	    T(test_discard_not_negotiated),
+	    T(test_short_header),
+	    T(test_header_writable),
+	    T(test_sector_overflow),
+	    T(test_past_capacity),
+	    T(test_len_not_multiple_of_512),
+	    T(test_get_id_short_buffer),
+	    T(test_status_missing),
+	    T(test_status_read_only),
+	    T(test_status_zero_length),
+	    T(test_unknown_type),
+	    T(test_read_only_disk),
+	    T(test_wrong_data_direction),
+	    T(test_bad_chain_needs_reset),
+	    T(test_avail_jump_needs_reset),
+	    T(test_submit_eagain),
+	    T(test_flood),
+	    T(test_reset_drains),
+	    T(test_merge_adjacent_reads),
+	    T(test_merge_adjacent_writes),
+	    T(test_merge_only_adjacent),
+	    T(test_merge_error_split),
+	    T(test_merge_reset),
+	    T(test_open_errors),
+	    T(test_stats_print),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

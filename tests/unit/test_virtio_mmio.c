@@ -12,13 +12,15 @@
 
 #include "../../devices/virtio_mmio.h"
 
-#define RAM (4ULL << 20)
-#define NQ 2
-#define QMAX 16
-#define DESC 0x1000ULL
+#define RAM   (4ULL << 20)
+#define NQ    2
+#define QMAX  16
+#define DESC  0x1000ULL
 #define AVAIL 0x2000ULL
-#define USED 0x3000ULL
-#define FEAT (VIRTIO_BIT(VIRTIO_F_VERSION_1) | VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | 0x3)
+#define USED  0x3000ULL
+#define FEAT                                                                   \
+	(VIRTIO_BIT(VIRTIO_F_VERSION_1) |                                      \
+	 VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX) | 0x3)
 
 struct fake {
 	struct guest_mem gm;
@@ -63,10 +65,10 @@ static void fake_irq(void *opaque)
 }
 
 static const struct virtio_dev_ops fake_ops = {
-	.activate = fake_activate,
-	.notify = fake_notify,
-	.reset = fake_reset,
-	.config_write = fake_config_write,
+    .activate = fake_activate,
+    .notify = fake_notify,
+    .reset = fake_reset,
+    .config_write = fake_config_write,
 };
 
 static int setup(void **state)
@@ -78,8 +80,9 @@ static int setup(void **state)
 	for (unsigned i = 0; i < sizeof(f->config); i++)
 		f->config[i] = (uint8_t)(0x10 + i);
 	assert_int_equal(virtio_mmio_init(&f->t, &f->gm, 42, FEAT, NQ, QMAX,
-					  f->config, sizeof(f->config), &fake_ops,
-					  f, fake_irq, f), 0);
+					  f->config, sizeof(f->config),
+					  &fake_ops, f, fake_irq, f),
+			 0);
 	*state = f;
 	return 0;
 }
@@ -109,13 +112,15 @@ static uint32_t rd(struct fake *f, uint64_t off)
 
 static void negotiate(struct fake *f, uint64_t feat)
 {
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(f, VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 0);
 	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)feat);
 	wr(f, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	wr(f, VIRTIO_MMIO_DRIVER_FEATURES, (uint32_t)(feat >> 32));
-	wr(f, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				  VIRTIO_STATUS_FEATURES_OK);
+	wr(f, VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	       VIRTIO_STATUS_FEATURES_OK);
 }
 
 static void queue(struct fake *f, unsigned q, uint32_t num, uint64_t desc,
@@ -134,7 +139,8 @@ static void queue(struct fake *f, unsigned q, uint32_t num, uint64_t desc,
 
 static void driver_ok(struct fake *f)
 {
-	wr(f, VIRTIO_MMIO_STATUS, rd(f, VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
+	wr(f, VIRTIO_MMIO_STATUS,
+	   rd(f, VIRTIO_MMIO_STATUS) | VIRTIO_STATUS_DRIVER_OK);
 }
 
 static void test_identity(void **state)
@@ -148,7 +154,8 @@ static void test_identity(void **state)
 	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
 	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES), (uint32_t)FEAT);
 	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 1);
-	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES), (uint32_t)(FEAT >> 32));
+	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES),
+			 (uint32_t)(FEAT >> 32));
 	wr(f, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 2);
 	assert_int_equal(rd(f, VIRTIO_MMIO_DEVICE_FEATURES), 0);
 	wr(f, VIRTIO_MMIO_QUEUE_SEL, 1);
@@ -183,7 +190,8 @@ static void expect_needs_reset(struct fake *f)
 	assert_int_equal(f->activated, 0);
 	assert_int_equal(f->t.needs_reset_events, 1);
 	/* config-change interrupt tells the driver */
-	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) & VIRTIO_MMIO_INT_CONFIG);
+	assert_true(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS) &
+		    VIRTIO_MMIO_INT_CONFIG);
 	assert_int_equal(f->irqs, 1);
 	/* no processing afterwards */
 	wr(f, VIRTIO_MMIO_QUEUE_NOTIFY, 0);
@@ -196,7 +204,8 @@ static void expect_needs_reset(struct fake *f)
 	queue(f, 0, 8, DESC, AVAIL, USED);
 	driver_ok(f);
 	assert_int_equal(f->activated, 1);
-	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET,
+			 0);
 }
 
 /* 1 */
@@ -410,7 +419,8 @@ static void test_version_1_required(void **state)
 	struct fake *f = *state;
 
 	negotiate(f, FEAT & ~VIRTIO_BIT(VIRTIO_F_VERSION_1));
-	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK, 0);
+	assert_int_equal(rd(f, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_FEATURES_OK,
+			 0);
 	queue(f, 0, 8, DESC, AVAIL, USED);
 	driver_ok(f);
 	assert_int_equal(f->activated, 0);
@@ -444,7 +454,8 @@ static void test_interrupt_ack(void **state)
 	driver_ok(f);
 	virtio_mmio_signal_used(&f->t, 0); /* first signal always fires */
 	assert_int_equal(f->irqs, 1);
-	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS),
+			 VIRTIO_MMIO_INT_VRING);
 	wr(f, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
 	assert_int_equal(rd(f, VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	virtio_mmio_signal_used(&f->t, 7); /* no such queue: nothing */
@@ -455,23 +466,23 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_identity),
-		T(test_activate_and_notify),
-		T(test_queue_size_zero),
-		T(test_queue_size_too_big),
-		T(test_queue_size_not_pow2),
-		T(test_ring_outside_ram),
-		T(test_ring_high_address),
-		T(test_ring_misaligned),
-		T(test_queue_regs_after_ready),
-		T(test_queue_sel_out_of_range),
-		T(test_notify_before_driver_ok),
-		T(test_access_width),
-		T(test_config_bounds),
-		T(test_features_masked),
-		T(test_version_1_required),
-		T(test_reset_calls_device),
-		T(test_interrupt_ack),
+	    T(test_identity),
+	    T(test_activate_and_notify),
+	    T(test_queue_size_zero),
+	    T(test_queue_size_too_big),
+	    T(test_queue_size_not_pow2),
+	    T(test_ring_outside_ram),
+	    T(test_ring_high_address),
+	    T(test_ring_misaligned),
+	    T(test_queue_regs_after_ready),
+	    T(test_queue_sel_out_of_range),
+	    T(test_notify_before_driver_ok),
+	    T(test_access_width),
+	    T(test_config_bounds),
+	    T(test_features_masked),
+	    T(test_version_1_required),
+	    T(test_reset_calls_device),
+	    T(test_interrupt_ack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

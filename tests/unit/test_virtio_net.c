@@ -24,15 +24,15 @@
 
 #include "../../devices/virtio_net.h"
 
-#define RAM (16ULL << 20)
-#define RX_DESC 0x1000ULL
+#define RAM	 (16ULL << 20)
+#define RX_DESC	 0x1000ULL
 #define RX_AVAIL 0x2000ULL
-#define RX_USED 0x3000ULL
-#define TX_DESC 0x5000ULL
+#define RX_USED	 0x3000ULL
+#define TX_DESC	 0x5000ULL
 #define TX_AVAIL 0x6000ULL
-#define TX_USED 0x7000ULL
-#define RXBUF 0x100000ULL /* RX buffers */
-#define TXBUF 0x400000ULL /* TX buffers */
+#define TX_USED	 0x7000ULL
+#define RXBUF	 0x100000ULL /* RX buffers */
+#define TXBUF	 0x400000ULL /* TX buffers */
 
 struct q {
 	uint16_t num, next_desc;
@@ -49,9 +49,9 @@ struct drv {
 	unsigned irqs;
 	unsigned wakes[2];
 	unsigned offload_calls;
-	unsigned offload; /* last flags given to set_offload */
+	unsigned offload;	 /* last flags given to set_offload */
 	unsigned offload_refuse; /* flags the fake tap rejects */
-	uint32_t events; /* last events the device asked for */
+	uint32_t events;	 /* last events the device asked for */
 };
 
 static struct drv *cur; /* the fake set_offload has no opaque */
@@ -107,12 +107,18 @@ static void create(struct drv *d, const uint8_t *mac)
 {
 	int sv[2];
 	struct virtio_net_params p = {
-		.mac = mac, .index = 3, .name = "test-net", .irq = irq,
-		.irq_opaque = d, .wake = wake, .wake_opaque = d,
-		.set_offload = fake_offload,
+	    .mac = mac,
+	    .index = 3,
+	    .name = "test-net",
+	    .irq = irq,
+	    .irq_opaque = d,
+	    .wake = wake,
+	    .wake_opaque = d,
+	    .set_offload = fake_offload,
 	};
 
-	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
+	assert_int_equal(
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK, 0, sv), 0);
 	p.fd = sv[0];
 	d->peer = sv[1];
 	cur = d;
@@ -135,7 +141,8 @@ static void setup_queue(struct drv *d, unsigned i, uint16_t num, uint64_t desc,
 	struct q *q = &d->q[i];
 
 	wr(d, VIRTIO_MMIO_QUEUE_SEL, i);
-	assert_int_equal(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX), VIRTIO_NET_QUEUE_MAX);
+	assert_int_equal(rd(d, VIRTIO_MMIO_QUEUE_NUM_MAX),
+			 VIRTIO_NET_QUEUE_MAX);
 	wr(d, VIRTIO_MMIO_QUEUE_NUM, num);
 	wr(d, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)desc);
 	wr(d, VIRTIO_MMIO_QUEUE_DRIVER_LOW, (uint32_t)avail);
@@ -196,7 +203,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-static uint16_t add_chain(struct drv *d, unsigned qi, const struct dd *c, unsigned n)
+static uint16_t add_chain(struct drv *d, unsigned qi, const struct dd *c,
+			  unsigned n)
 {
 	struct q *q = &d->q[qi];
 	uint16_t head = q->next_desc;
@@ -205,9 +213,10 @@ static uint16_t add_chain(struct drv *d, unsigned qi, const struct dd *c, unsign
 		uint16_t idx = (uint16_t)((head + i) % q->num);
 
 		q->desc[idx] = (struct vring_desc){
-			c[i].addr, c[i].len,
-			(uint16_t)(c[i].flags | (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
-			(uint16_t)((idx + 1) % q->num)};
+		    c[i].addr, c[i].len,
+		    (uint16_t)(c[i].flags |
+			       (i + 1 < n ? VRING_DESC_F_NEXT : 0)),
+		    (uint16_t)((idx + 1) % q->num)};
 	}
 	q->next_desc = (uint16_t)((head + n) % q->num);
 	q->avail->ring[q->avail->idx % q->num] = head;
@@ -231,8 +240,8 @@ static void tap_event(struct drv *d, uint32_t ev)
 }
 
 /* A TX chain: the header then len bytes of pattern, in one or two buffers. */
-static uint16_t tx(struct drv *d, const struct virtio_net_hdr_v1 *h, uint32_t len,
-		   bool split_hdr)
+static uint16_t tx(struct drv *d, const struct virtio_net_hdr_v1 *h,
+		   uint32_t len, bool split_hdr)
 {
 	uint8_t *p = gp(d, TXBUF, VIRTIO_NET_HDR_LEN + (uint64_t)len);
 	struct dd c[3];
@@ -256,8 +265,8 @@ static ssize_t peer_recv(struct drv *d, void *buf, size_t len)
 }
 
 /* The network sends a frame of len payload bytes after header h. */
-static void peer_send(struct drv *d, const struct virtio_net_hdr_v1 *h, uint32_t len,
-		      uint8_t seed)
+static void peer_send(struct drv *d, const struct virtio_net_hdr_v1 *h,
+		      uint32_t len, uint8_t seed)
 {
 	uint8_t *f = malloc(VIRTIO_NET_HDR_LEN + len);
 
@@ -274,7 +283,8 @@ static void check_payload(const uint8_t *p, uint32_t len, uint8_t seed)
 {
 	for (uint32_t i = 0; i < len; i++)
 		if (p[i] != (uint8_t)(i + seed))
-			fail_msg("payload byte %u: %u != %u", i, p[i], (uint8_t)(i + seed));
+			fail_msg("payload byte %u: %u != %u", i, p[i],
+				 (uint8_t)(i + seed));
 }
 
 static bool peer_pending(struct drv *d)
@@ -341,8 +351,10 @@ static void test_offload_probe(void **state)
 	d->offload_refuse = VIRTIO_NET_TUN_F_CSUM;
 	create(d, NULL);
 	f = dev_features(d);
-	assert_false(f & (VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
-			  VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4)));
+	assert_false(f & (VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
+			  VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+			  VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4) |
+			  VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4)));
 	assert_true(f & VIRTIO_BIT(VIRTIO_NET_F_MRG_RXBUF));
 	d->offload_refuse = 0;
 }
@@ -351,11 +363,15 @@ static void test_offload_mapping(void **state)
 {
 	struct drv *d = *state;
 
-	start(d, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |
-		     VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO),
+	start(d,
+	      VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
+		  VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4) |
+		  VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO6) |
+		  VIRTIO_BIT(VIRTIO_NET_F_GUEST_UFO),
 	      16);
-	assert_int_equal(d->offload, VIRTIO_NET_TUN_F_CSUM | VIRTIO_NET_TUN_F_TSO4 |
-					     VIRTIO_NET_TUN_F_TSO6 | VIRTIO_NET_TUN_F_UFO);
+	assert_int_equal(d->offload,
+			 VIRTIO_NET_TUN_F_CSUM | VIRTIO_NET_TUN_F_TSO4 |
+			     VIRTIO_NET_TUN_F_TSO6 | VIRTIO_NET_TUN_F_UFO);
 	/* Reset: the tap goes back to no offloads. */
 	wr(d, VIRTIO_MMIO_STATUS, 0);
 	assert_int_equal(d->offload, 0);
@@ -382,13 +398,15 @@ static void test_tx_basic(void **state)
 	start(d, 0, 16);
 	head = tx(d, &h, 60, true);
 	kick(d, VIRTIO_NET_TXQ);
-	assert_int_equal(peer_recv(d, buf, sizeof(buf)), VIRTIO_NET_HDR_LEN + 60);
+	assert_int_equal(peer_recv(d, buf, sizeof(buf)),
+			 VIRTIO_NET_HDR_LEN + 60);
 	/* Our header copy: num_buffers cleared, the rest as the guest wrote it. */
 	assert_int_equal(buf[10] | buf[11] << 8, 0);
 	assert_int_equal(buf[0], 0);
 	assert_int_equal(buf[1], VIRTIO_NET_HDR_GSO_NONE);
 	for (unsigned i = 0; i < 60; i++)
-		assert_int_equal(buf[VIRTIO_NET_HDR_LEN + i], (uint8_t)(i * 3 + 1));
+		assert_int_equal(buf[VIRTIO_NET_HDR_LEN + i],
+				 (uint8_t)(i * 3 + 1));
 	assert_int_equal(d->q[1].used->idx, 1);
 	assert_int_equal(d->q[1].used->ring[0].id, head);
 	assert_int_equal(d->q[1].used->ring[0].len, 0); /* nothing written */
@@ -417,7 +435,8 @@ static void test_tx_size_limits(void **state)
 	/* Exactly the limit: sent whole. */
 	tx(d, &h, VIRTIO_NET_MAX_TX - VIRTIO_NET_HDR_LEN, false);
 	kick(d, VIRTIO_NET_TXQ);
-	assert_int_equal(peer_recv(d, buf, VIRTIO_NET_MAX_TX + 16), VIRTIO_NET_MAX_TX);
+	assert_int_equal(peer_recv(d, buf, VIRTIO_NET_MAX_TX + 16),
+			 VIRTIO_NET_MAX_TX);
 	/* Shorter than the header (11 bytes), and an empty buffer: dropped. */
 	c = (struct dd){TXBUF, VIRTIO_NET_HDR_LEN - 1, 0};
 	add_chain(d, VIRTIO_NET_TXQ, &c, 1);
@@ -437,7 +456,8 @@ static void test_tx_size_limits(void **state)
 		assert_int_equal(d->q[1].used->ring[i].len, 0);
 	assert_int_equal(d->n->stats.tx.packets, 2);
 	assert_int_equal(d->n->stats.tx.dropped, 3);
-	assert_int_equal(d->n->stats.tx.bytes, VIRTIO_NET_MAX_TX - VIRTIO_NET_HDR_LEN);
+	assert_int_equal(d->n->stats.tx.bytes,
+			 VIRTIO_NET_MAX_TX - VIRTIO_NET_HDR_LEN);
 	free(buf);
 }
 
@@ -445,7 +465,8 @@ static void test_tx_offload_header(void **state)
 {
 	struct drv *d = *state;
 	struct virtio_net_hdr_v1 h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
-				      .csum_start = 34, .csum_offset = 16};
+				      .csum_start = 34,
+				      .csum_offset = 16};
 	uint8_t buf[256];
 	struct dd c[2];
 
@@ -458,13 +479,17 @@ static void test_tx_offload_header(void **state)
 	wr(d, VIRTIO_MMIO_STATUS, 0);
 
 	/* CSUM + HOST_TSO4: the header reaches the tap unchanged. */
-	start(d, VIRTIO_BIT(VIRTIO_NET_F_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4), 16);
+	start(d,
+	      VIRTIO_BIT(VIRTIO_NET_F_CSUM) |
+		  VIRTIO_BIT(VIRTIO_NET_F_HOST_TSO4),
+	      16);
 	h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
 	h.gso_size = 1448;
 	h.hdr_len = 54;
 	tx(d, &h, 100, false);
 	kick(d, VIRTIO_NET_TXQ);
-	assert_int_equal(peer_recv(d, buf, sizeof(buf)), VIRTIO_NET_HDR_LEN + 100);
+	assert_int_equal(peer_recv(d, buf, sizeof(buf)),
+			 VIRTIO_NET_HDR_LEN + 100);
 	assert_int_equal(buf[0], VIRTIO_NET_HDR_F_NEEDS_CSUM);
 	assert_int_equal(buf[1], VIRTIO_NET_HDR_GSO_TCPV4);
 	assert_int_equal(buf[2] | buf[3] << 8, 54);
@@ -505,7 +530,9 @@ static void test_tx_eagain(void **state)
 
 	start(d, 0, 16);
 	/* Fill the "tap": its peer stops reading. */
-	assert_int_equal(setsockopt(d->n->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+	assert_int_equal(
+	    setsockopt(d->n->fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)),
+	    0);
 	memset(buf, 0xab, sizeof(buf));
 	while (send(d->n->fd, buf, 1000, MSG_DONTWAIT) > 0)
 		junk++;
@@ -532,7 +559,8 @@ static void test_tx_eagain(void **state)
 		assert_true(peer_recv(d, buf, sizeof(buf)) > 0);
 	assert_false(peer_pending(d));
 	tap_event(d, EPOLLOUT);
-	assert_int_equal(peer_recv(d, buf, sizeof(buf)), VIRTIO_NET_HDR_LEN + 200);
+	assert_int_equal(peer_recv(d, buf, sizeof(buf)),
+			 VIRTIO_NET_HDR_LEN + 200);
 	assert_int_equal(buf[VIRTIO_NET_HDR_LEN + 1], 4);
 	assert_int_equal(d->q[1].used->idx, 1);
 	assert_int_equal(d->q[1].used->ring[0].id, head);
@@ -551,15 +579,19 @@ static void test_tx_budget(void **state)
 	 * budget and asks to be called again through wake. */
 	start(d, 0, 16);
 	wr(d, VIRTIO_MMIO_STATUS, 0);
-	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+	wr(d, VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	wr(d, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	wr(d, VIRTIO_MMIO_DRIVER_FEATURES, 1);
-	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				  VIRTIO_STATUS_FEATURES_OK);
+	wr(d, VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	       VIRTIO_STATUS_FEATURES_OK);
 	setup_queue(d, VIRTIO_NET_RXQ, 16, RX_DESC, RX_AVAIL, RX_USED);
-	setup_queue(d, VIRTIO_NET_TXQ, 256, TX_DESC, TX_AVAIL, TX_USED + 0x1000);
-	wr(d, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-				  VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
+	setup_queue(d, VIRTIO_NET_TXQ, 256, TX_DESC, TX_AVAIL,
+		    TX_USED + 0x1000);
+	wr(d, VIRTIO_MMIO_STATUS,
+	   VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
+	       VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 	assert_true(d->n->mmio.live);
 	for (unsigned i = 0; i < 256; i++)
 		tx(d, &h, 8, false);
@@ -629,8 +661,8 @@ static void test_rx_chain_too_small(void **state)
 	assert_int_equal(d->n->stats.rx_too_small, 1);
 	assert_int_equal(d->n->stats.rx.dropped, 1);
 	assert_int_equal(d->q[0].used->idx, 0); /* never truncated */
-	assert_int_equal(p[0], 0xee);           /* nothing written */
-	assert_false(peer_pending(d));          /* the frame is gone */
+	assert_int_equal(p[0], 0xee);		/* nothing written */
+	assert_false(peer_pending(d));		/* the frame is gone */
 	/* The buffer is kept for the next frame, which fits exactly. */
 	assert_true(d->events & EPOLLIN);
 	peer_send(d, &h, 38, 2);
@@ -663,8 +695,9 @@ static void test_rx_no_buffers(void **state)
 		uint8_t b[256];
 
 		/* Both frames still wait in the "tap" (peek from the device side). */
-		assert_int_equal(recv(d->n->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT),
-				 VIRTIO_NET_HDR_LEN + 100);
+		assert_int_equal(
+		    recv(d->n->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT),
+		    VIRTIO_NET_HDR_LEN + 100);
 	}
 	/* One buffer arrives: one frame is delivered, then reading stops again. */
 	add_chain(d, VIRTIO_NET_RXQ, &c, 1);
@@ -781,12 +814,17 @@ static void test_rx_offload_header(void **state)
 	struct drv *d = *state;
 	struct virtio_net_hdr_v1 h = {.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
 				      .gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
-				      .hdr_len = 54, .gso_size = 1448,
-				      .csum_start = 34, .csum_offset = 16};
+				      .hdr_len = 54,
+				      .gso_size = 1448,
+				      .csum_start = 34,
+				      .csum_offset = 16};
 	struct virtio_net_hdr_v1 got;
 	struct dd c = {RXBUF, 4096, VRING_DESC_F_WRITE};
 
-	start(d, VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) | VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4), 16);
+	start(d,
+	      VIRTIO_BIT(VIRTIO_NET_F_GUEST_CSUM) |
+		  VIRTIO_BIT(VIRTIO_NET_F_GUEST_TSO4),
+	      16);
 	add_chain(d, VIRTIO_NET_RXQ, &c, 1);
 	kick(d, VIRTIO_NET_RXQ);
 	peer_send(d, &h, 3000, 4);
@@ -847,7 +885,8 @@ static void test_notify_defers_io(void **state)
 	wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, 2);
 	wr(d, VIRTIO_MMIO_QUEUE_NOTIFY, 0xffff);
 	assert_int_equal(d->wakes[0] + d->wakes[1], 1);
-	assert_int_equal(virtio_net_kicked(d->n, 7), virtio_net_tap_events(d->n));
+	assert_int_equal(virtio_net_kicked(d->n, 7),
+			 virtio_net_tap_events(d->n));
 	d->events = virtio_net_kicked(d->n, VIRTIO_NET_TXQ);
 	assert_true(peer_pending(d));
 }
@@ -875,7 +914,8 @@ static void test_rx_broken_chain(void **state)
 {
 	struct drv *d = *state;
 	struct virtio_net_hdr_v1 h = {0};
-	struct dd c = {RAM - 16, 64, VRING_DESC_F_WRITE}; /* past the end of RAM */
+	struct dd c = {RAM - 16, 64,
+		       VRING_DESC_F_WRITE}; /* past the end of RAM */
 
 	start(d, 0, 16);
 	add_chain(d, VIRTIO_NET_RXQ, &c, 1);
@@ -930,7 +970,8 @@ static void test_stats_print(void **state)
 	assert_non_null(strstr(buf, "  rx  packets          3"));
 	assert_non_null(strstr(buf, "too-big 2"));
 	/* Header plus one line per direction. */
-	assert_int_equal(strchr(strchr(strchr(buf, '\n') + 1, '\n') + 1, '\n')[1], '\0');
+	assert_int_equal(
+	    strchr(strchr(strchr(buf, '\n') + 1, '\n') + 1, '\n')[1], '\0');
 	free(buf);
 }
 
@@ -938,27 +979,27 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-		T(test_config),
-		T(test_offload_probe),
-		T(test_offload_mapping),
-		T(test_tx_basic),
-		T(test_tx_size_limits),
-		T(test_tx_offload_header),
-		T(test_tx_eagain),
-		T(test_tx_budget),
-		T(test_rx_basic),
-		T(test_rx_chain_too_small),
-		T(test_rx_no_buffers),
-		T(test_rx_mergeable),
-		T(test_rx_mergeable_waits),
-		T(test_rx_mergeable_ring_too_small),
-		T(test_rx_offload_header),
-		T(test_rx_short_frame),
-		T(test_notify_defers_io),
-		T(test_tx_broken_ring),
-		T(test_rx_broken_chain),
-		T(test_reset_drops_staged),
-		T(test_stats_print),
+	    T(test_config),
+	    T(test_offload_probe),
+	    T(test_offload_mapping),
+	    T(test_tx_basic),
+	    T(test_tx_size_limits),
+	    T(test_tx_offload_header),
+	    T(test_tx_eagain),
+	    T(test_tx_budget),
+	    T(test_rx_basic),
+	    T(test_rx_chain_too_small),
+	    T(test_rx_no_buffers),
+	    T(test_rx_mergeable),
+	    T(test_rx_mergeable_waits),
+	    T(test_rx_mergeable_ring_too_small),
+	    T(test_rx_offload_header),
+	    T(test_rx_short_frame),
+	    T(test_notify_defers_io),
+	    T(test_tx_broken_ring),
+	    T(test_rx_broken_chain),
+	    T(test_reset_drops_staged),
+	    T(test_stats_print),
 #undef T
 	};
 

@@ -13,12 +13,12 @@
 #include "../../devices/virtqueue.h"
 #include "../../vmm/layout.h"
 
-#define RAM (4ULL << 20)
-#define QNUM 8
-#define DESC 0x1000ULL
+#define RAM   (4ULL << 20)
+#define QNUM  8
+#define DESC  0x1000ULL
 #define AVAIL 0x2000ULL
-#define USED 0x3000ULL
-#define BUF 0x10000ULL
+#define USED  0x3000ULL
+#define BUF   0x10000ULL
 
 struct fx {
 	struct guest_mem gm;
@@ -34,8 +34,9 @@ static int setup_feat(void **state, uint64_t features)
 
 	assert_non_null(f);
 	assert_int_equal(gm_create_fake(&f->gm, RAM), 0);
-	assert_int_equal(vq_setup(&f->vq, &f->gm, QNUM, 256, DESC, AVAIL, USED,
-				  features), 0);
+	assert_int_equal(
+	    vq_setup(&f->vq, &f->gm, QNUM, 256, DESC, AVAIL, USED, features),
+	    0);
 	f->desc = gm_ptr(&f->gm, DESC, 16 * QNUM);
 	f->avail = gm_ptr(&f->gm, AVAIL, 6 + 2 * QNUM);
 	f->used = gm_ptr(&f->gm, USED, 6 + 8 * QNUM);
@@ -51,8 +52,8 @@ static int setup(void **state)
 static int setup_all(void **state)
 {
 	return setup_feat(state, VIRTIO_BIT(VIRTIO_F_VERSION_1) |
-					 VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
-					 VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
+				     VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC) |
+				     VIRTIO_BIT(VIRTIO_RING_F_EVENT_IDX));
 }
 
 static int teardown(void **state)
@@ -83,20 +84,30 @@ static void test_setup_validation(void **state)
 
 	(void)f;
 	/* 1: size 0, not a power of two, above max */
-	assert_int_equal(vq_setup(&vq, &f->gm, 0, 256, DESC, AVAIL, USED, 0), -EINVAL);
-	assert_int_equal(vq_setup(&vq, &f->gm, 6, 256, DESC, AVAIL, USED, 0), -EINVAL);
-	assert_int_equal(vq_setup(&vq, &f->gm, 512, 256, DESC, AVAIL, USED, 0), -EINVAL);
+	assert_int_equal(vq_setup(&vq, &f->gm, 0, 256, DESC, AVAIL, USED, 0),
+			 -EINVAL);
+	assert_int_equal(vq_setup(&vq, &f->gm, 6, 256, DESC, AVAIL, USED, 0),
+			 -EINVAL);
+	assert_int_equal(vq_setup(&vq, &f->gm, 512, 256, DESC, AVAIL, USED, 0),
+			 -EINVAL);
 	assert_false(vq.ready);
 	/* 2: misaligned, outside RAM, straddling the end of RAM */
-	assert_int_equal(vq_setup(&vq, &f->gm, 8, 256, DESC + 8, AVAIL, USED, 0), -EFAULT);
-	assert_int_equal(vq_setup(&vq, &f->gm, 8, 256, DESC, AVAIL + 1, USED, 0), -EFAULT);
-	assert_int_equal(vq_setup(&vq, &f->gm, 8, 256, DESC, AVAIL, USED + 2, 0), -EFAULT);
-	assert_int_equal(vq_setup(&vq, &f->gm, 8, 256, RAM, AVAIL, USED, 0), -EFAULT);
+	assert_int_equal(
+	    vq_setup(&vq, &f->gm, 8, 256, DESC + 8, AVAIL, USED, 0), -EFAULT);
+	assert_int_equal(
+	    vq_setup(&vq, &f->gm, 8, 256, DESC, AVAIL + 1, USED, 0), -EFAULT);
+	assert_int_equal(
+	    vq_setup(&vq, &f->gm, 8, 256, DESC, AVAIL, USED + 2, 0), -EFAULT);
+	assert_int_equal(vq_setup(&vq, &f->gm, 8, 256, RAM, AVAIL, USED, 0),
+			 -EFAULT);
 	/* used ring of 8 entries is 70 bytes: 68 bytes before the end is not enough */
-	assert_int_equal(vq_setup(&vq, &f->gm, 8, 256, DESC, AVAIL, RAM - 68, 0), -EFAULT);
-	assert_int_equal(vq_setup(&vq, &f->gm, 8, 256, DESC, AVAIL, RAM - 72, 0), 0);
+	assert_int_equal(
+	    vq_setup(&vq, &f->gm, 8, 256, DESC, AVAIL, RAM - 68, 0), -EFAULT);
+	assert_int_equal(
+	    vq_setup(&vq, &f->gm, 8, 256, DESC, AVAIL, RAM - 72, 0), 0);
 	assert_int_equal(vq_setup(&vq, &f->gm, 8, 256, DESC, AVAIL,
-				  0xfffffffffffffff0ULL, 0), -EFAULT);
+				  0xfffffffffffffff0ULL, 0),
+			 -EFAULT);
 }
 
 static void test_simple_chain(void **state)
@@ -105,7 +116,8 @@ static void test_simple_chain(void **state)
 	struct vq_elem e;
 
 	set_desc(f, 0, BUF, 16, VRING_DESC_F_NEXT, 1);
-	set_desc(f, 1, BUF + 0x100, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	set_desc(f, 1, BUF + 0x100, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE,
+		 2);
 	set_desc(f, 2, BUF + 0x400, 1, VRING_DESC_F_WRITE, 0);
 	post(f, 0);
 	assert_int_equal(vq_pop(&f->vq, &e), 1);
@@ -137,7 +149,8 @@ static void test_avail_idx_jump(void **state)
 	f->avail->idx = 1;
 	assert_int_equal(vq_pop(&f->vq, &e), -EPROTO);
 	/* Exactly QNUM outstanding is legal. */
-	assert_int_equal(vq_setup(&f->vq, &f->gm, QNUM, 256, DESC, AVAIL, USED, 0), 0);
+	assert_int_equal(
+	    vq_setup(&f->vq, &f->gm, QNUM, 256, DESC, AVAIL, USED, 0), 0);
 	for (unsigned i = 0; i < QNUM; i++) {
 		set_desc(f, i, BUF, 1, VRING_DESC_F_WRITE, 0);
 		f->avail->ring[i] = (uint16_t)i;
@@ -243,16 +256,19 @@ static void test_indirect_bad_forms(void **state)
 		uint32_t len;
 		uint16_t flags;
 	} bad[] = {
-		{40, VRING_DESC_F_INDIRECT},                    /* not n*16 */
-		{0, VRING_DESC_F_INDIRECT},                     /* empty */
-		{32, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT}, /* with NEXT */
+	    {40, VRING_DESC_F_INDIRECT},		     /* not n*16 */
+	    {0, VRING_DESC_F_INDIRECT},			     /* empty */
+	    {32, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT}, /* with NEXT */
 	};
 
 	t[0] = (struct vring_desc){BUF + 0x100, 16, VRING_DESC_F_NEXT, 1};
-	t[1] = (struct vring_desc){BUF + 0x100, 16, VRING_DESC_F_NEXT, 0}; /* loop */
+	t[1] = (struct vring_desc){BUF + 0x100, 16, VRING_DESC_F_NEXT,
+				   0}; /* loop */
 	for (unsigned i = 0; i < 3; i++) {
-		assert_int_equal(vq_setup(&f->vq, &f->gm, QNUM, 256, DESC, AVAIL,
-					  USED, VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)), 0);
+		assert_int_equal(
+		    vq_setup(&f->vq, &f->gm, QNUM, 256, DESC, AVAIL, USED,
+			     VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)),
+		    0);
 		memset(f->avail, 0, 6 + 2 * QNUM);
 		set_desc(f, 0, BUF, bad[i].len, bad[i].flags, 1);
 		set_desc(f, 1, BUF + 0x100, 1, 0, 0);
@@ -261,14 +277,16 @@ static void test_indirect_bad_forms(void **state)
 	}
 	/* a loop inside the table stops after the table size */
 	assert_int_equal(vq_setup(&f->vq, &f->gm, QNUM, 256, DESC, AVAIL, USED,
-				  VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)), 0);
+				  VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)),
+			 0);
 	memset(f->avail, 0, 6 + 2 * QNUM);
 	set_desc(f, 0, BUF, 32, VRING_DESC_F_INDIRECT, 0);
 	post(f, 0);
 	assert_int_equal(vq_pop(&f->vq, &e), -EPROTO);
 	/* an indirect table that is not the head of the chain */
 	assert_int_equal(vq_setup(&f->vq, &f->gm, QNUM, 256, DESC, AVAIL, USED,
-				  VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)), 0);
+				  VIRTIO_BIT(VIRTIO_RING_F_INDIRECT_DESC)),
+			 0);
 	memset(f->avail, 0, 6 + 2 * QNUM);
 	t[1] = (struct vring_desc){BUF + 0x100, 16, 0, 0};
 	set_desc(f, 0, BUF + 0x200, 16, VRING_DESC_F_NEXT, 1);
@@ -310,7 +328,8 @@ static void test_addr_across_hole(void **state)
 	/* RAM up to the MMIO gap plus one page above 4 GiB (NORESERVE mmap). */
 	assert_int_equal(gm_create_fake(&gm, MMIO_GAP_START + 0x1000), 0);
 	assert_int_equal(gm.nr_regions, 2);
-	assert_int_equal(vq_setup(&vq, &gm, QNUM, 256, DESC, AVAIL, USED, 0), 0);
+	assert_int_equal(vq_setup(&vq, &gm, QNUM, 256, DESC, AVAIL, USED, 0),
+			 0);
 	d = gm_ptr(&gm, DESC, 16 * QNUM);
 	a = gm_ptr(&gm, AVAIL, 6 + 2 * QNUM);
 	/* Host-contiguous but not guest-contiguous: must be refused. */
@@ -319,7 +338,8 @@ static void test_addr_across_hole(void **state)
 	a->idx = 1;
 	assert_int_equal(vq_pop(&vq, &e), -EPROTO);
 	/* The same length on either side of the hole is fine. */
-	assert_int_equal(vq_setup(&vq, &gm, QNUM, 256, DESC, AVAIL, USED, 0), 0);
+	assert_int_equal(vq_setup(&vq, &gm, QNUM, 256, DESC, AVAIL, USED, 0),
+			 0);
 	d[0] = (struct vring_desc){MMIO_GAP_END, 0x1000, 0, 0};
 	assert_int_equal(vq_pop(&vq, &e), 1);
 	gm_destroy(&gm);
@@ -448,25 +468,37 @@ static void test_no_interrupt_flag(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_setup_validation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_simple_chain, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_avail_idx_jump, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_head_out_of_range, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_next_out_of_range, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_loop, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_chain_of_queue_size, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_indirect_not_negotiated, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_indirect, setup_all, teardown),
-		cmocka_unit_test_setup_teardown(test_indirect_bad_forms, setup_all, teardown),
-		cmocka_unit_test_setup_teardown(test_addr_wrap, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_addr_past_ram, setup, teardown),
-		cmocka_unit_test(test_addr_across_hole),
-		cmocka_unit_test_setup_teardown(test_zero_length, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_readable_after_writable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_descriptor_read_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_used_len, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_event_idx, setup_all, teardown),
-		cmocka_unit_test_setup_teardown(test_no_interrupt_flag, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_setup_validation, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_simple_chain, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_avail_idx_jump, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_head_out_of_range, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_next_out_of_range, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_loop, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_chain_of_queue_size, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_indirect_not_negotiated, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_indirect, setup_all, teardown),
+	    cmocka_unit_test_setup_teardown(test_indirect_bad_forms, setup_all,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_addr_wrap, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_addr_past_ram, setup,
+					    teardown),
+	    cmocka_unit_test(test_addr_across_hole),
+	    cmocka_unit_test_setup_teardown(test_zero_length, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_readable_after_writable, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_descriptor_read_once, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_used_len, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_event_idx, setup_all,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_no_interrupt_flag, setup,
+					    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
