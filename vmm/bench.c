@@ -29,6 +29,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -130,28 +131,59 @@ struct child {
 	FILE *err; /* the child's stderr, for error messages */
 	char *buf;
 	size_t len, cap;
-	uint64_t t_start;     /* ns, just before fork */
+	uint64_t t_start;     /* ns (CLOCK_MONOTONIC), just before exec */
 	double first_byte_ms; /* < 0 until a byte arrived */
+	double cpu_ms;	      /* CPU time of all its threads at that byte */
 	int status;	      /* wait status */
 	bool exited, timed_out;
 };
 
-static int child_spawn(struct child *c, char *const argv[])
+/*
+ * CPU time used so far by all threads of pid (the living and the exited),
+ * ms, < 0 if unknown: the process CPU-time clock, which unlike
+ * /proc/PID/schedstat includes the running slice of a busy thread.
+ */
+static double proc_cpu_ms(pid_t pid)
 {
-	int p[2];
+	struct timespec ts;
+	clockid_t cid;
+
+	if (clock_getcpuclockid(pid, &cid) || clock_gettime(cid, &ts))
+		return -1;
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/*
+ * Start argv[0] with its stdout on a pipe. The child waits at a gate until
+ * `armed` (if given) has seen its pid, so that a probe such as the start-up
+ * trace is in place before exec.
+ */
+static int child_spawn_armed(struct child *c, char *const argv[],
+			     void (*armed)(pid_t pid))
+{
+	int p[2], gate[2];
+	char go = 1;
 
 	memset(c, 0, sizeof(*c));
 	c->first_byte_ms = -1;
+	c->cpu_ms = -1;
 	c->err = tmpfile();
 	if (!c->err || pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	c->t_start = now_ns();
+	if (pipe2(gate, O_CLOEXEC) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
 	c->pid = fork();
 	if (c->pid < 0)
 		return -errno;
 	if (c->pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
+		close(gate[1]);
+		if (read(gate[0], &go, 1) != 1)
+			_exit(127); /* the parent gave up */
 		dup2(null, 0);
 		dup2(p[1], 1);
 		dup2(fileno(c->err), 2);
@@ -160,8 +192,20 @@ static int child_spawn(struct child *c, char *const argv[])
 		_exit(127);
 	}
 	close(p[1]);
+	close(gate[0]);
 	c->out = p[0];
+	if (armed)
+		armed(c->pid);
+	c->t_start = now_ns();
+	if (write(gate[1], &go, 1) != 1)
+		pr_warn("bench: cannot start child %d", (int)c->pid);
+	close(gate[1]);
 	return 0;
+}
+
+static int child_spawn(struct child *c, char *const argv[])
+{
+	return child_spawn_armed(c, argv, NULL);
 }
 
 /* Read output until `marker` appears (NULL: until EOF) or the deadline. */
@@ -192,8 +236,10 @@ static void child_read(struct child *c, const char *marker, double timeout_s)
 			c->cap = cap;
 		}
 		n = read(c->out, c->buf + c->len, 4096);
-		if (n > 0 && c->first_byte_ms < 0)
+		if (n > 0 && c->first_byte_ms < 0) {
 			c->first_byte_ms = (now_ns() - c->t_start) / 1e6;
+			c->cpu_ms = proc_cpu_ms(c->pid);
+		}
 		if (n <= 0) {
 			if (n < 0 && errno == EINTR)
 				continue;
@@ -255,9 +301,15 @@ static void child_errline(struct child *c, char *out, size_t len)
 	out[strcspn(out, "\n")] = '\0';
 }
 
+/*
+ * argv for one target. fdt (raw and QEMU only): a device tree from vmm
+ * --dump-dtb, handed to the payload as vmm hands it its own (raw: --fdt;
+ * QEMU: as the initrd, module 0, which the runtime finds by its magic).
+ */
 static void build_argv(const struct opts *o, enum target t, const char *kernel,
 		       unsigned cpus, unsigned mem_mib, const char *cmdline,
-		       char *store, size_t store_len, char **argv)
+		       const char *fdt, char *store, size_t store_len,
+		       char **argv)
 {
 	int n = 0;
 	char *p = store;
@@ -295,6 +347,10 @@ static void build_argv(const struct opts *o, enum target t, const char *kernel,
 			ARG("--cmdline");
 			ARG((char *)cmdline);
 		}
+		if (fdt) {
+			ARG("--fdt");
+			ARG((char *)fdt);
+		}
 		ARG((char *)kernel);
 		break;
 	case T_QEMU:
@@ -318,6 +374,10 @@ static void build_argv(const struct opts *o, enum target t, const char *kernel,
 		ARG("isa-debug-exit,iobase=0xf4,iosize=4");
 		ARG("-kernel");
 		ARG((char *)kernel);
+		if (fdt) {
+			ARG("-initrd");
+			ARG((char *)fdt);
+		}
 		if (cmdline && *cmdline) {
 			ARG("-append");
 			ARG((char *)cmdline);
@@ -553,7 +613,7 @@ static void run_exits_boot(const struct opts *o, enum target t,
 	snprintf(cmdline, sizeof(cmdline), "iters=%u runs=%u cpus=%u%s",
 		 o->iterations, o->runs, o->cpus,
 		 is_pvm() ? " nohypercall" : "");
-	build_argv(o, t, o->payload, o->cpus, 128, cmdline, store,
+	build_argv(o, t, o->payload, o->cpus, 128, cmdline, NULL, store,
 		   sizeof(store), argv);
 	ret = child_spawn(&c, argv);
 	if (ret) {
@@ -768,6 +828,149 @@ static int bench_exits(const struct opts *o)
 /* bench startup and memory                                            */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Exec to the first KVM_RUN, the same way for all three targets: the
+ * kernel's syscall trace event for ioctl(KVM_RUN), limited to the child
+ * (and the threads it starts) by set_event_pid, with the "mono" trace clock
+ * so that its timestamps are CLOCK_MONOTONIC like now_ns(). Needs root and
+ * tracefs; otherwise the column says why it is missing.
+ */
+static const char *const tracefs_dirs[] = {"/sys/kernel/tracing",
+					   "/sys/kernel/debug/tracing"};
+static struct {
+	char dir[64];
+	char clock[32]; /* trace_clock to put back */
+	char why[160];	/* why there is no trace (empty: there is) */
+} tr;
+
+static int tr_write(const char *file, const char *val)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "%s/%s", tr.dir, file);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+#define TR_EVENT "events/syscalls/sys_enter_ioctl/"
+
+static void tr_stop(void)
+{
+	tr_write(TR_EVENT "enable", "0");
+	tr_write(TR_EVENT "filter", "0");
+	tr_write("set_event_pid", "");
+}
+
+static void tr_open(void)
+{
+	char path[128];
+	FILE *f;
+
+	for (size_t i = 0; i < ARRAY_SIZE(tracefs_dirs); i++) {
+		snprintf(path, sizeof(path), "%s/" TR_EVENT "enable",
+			 tracefs_dirs[i]);
+		if (access(path, W_OK) == 0) {
+			snprintf(tr.dir, sizeof(tr.dir), "%s", tracefs_dirs[i]);
+			break;
+		}
+	}
+	if (!tr.dir[0]) {
+		snprintf(tr.why, sizeof(tr.why),
+			 "no writable tracefs with syscall events (root, "
+			 "mount -t tracefs nodev /sys/kernel/tracing)");
+		return;
+	}
+	/* trace_clock lists every clock, the current one in [brackets] */
+	snprintf(path, sizeof(path), "%s/trace_clock", tr.dir);
+	f = fopen(path, "r");
+	if (f) {
+		char line[512], *a, *b;
+
+		if (fgets(line, sizeof(line), f) && (a = strchr(line, '[')) &&
+		    (b = strchr(a, ']')) &&
+		    b - a - 1 < (long)sizeof(tr.clock)) {
+			memcpy(tr.clock, a + 1, (size_t)(b - a - 1));
+			tr.clock[b - a - 1] = '\0';
+		}
+		fclose(f);
+	}
+	if (tr_write("trace_clock", "mono") ||
+	    tr_write(TR_EVENT "filter", "cmd == 0xae80") /* KVM_RUN */) {
+		snprintf(tr.why, sizeof(tr.why),
+			 "tracefs: cannot set the mono clock or the filter");
+		tr.dir[0] = '\0';
+		return;
+	}
+	tr_write("options/event-fork", "1");
+}
+
+static void tr_close(void)
+{
+	if (!tr.dir[0])
+		return;
+	tr_stop();
+	tr_write(TR_EVENT "filter", "0");
+	tr_write("options/event-fork", "0");
+	if (tr.clock[0])
+		tr_write("trace_clock", tr.clock);
+	tr_write("trace", "");
+}
+
+/* Armed before exec: trace only this child and its threads. */
+static void tr_arm(pid_t pid)
+{
+	char buf[16];
+
+	if (!tr.dir[0])
+		return;
+	snprintf(buf, sizeof(buf), "%d", (int)pid);
+	tr_write("trace", ""); /* empty the buffer */
+	if (tr_write("set_event_pid", buf) ||
+	    tr_write(TR_EVENT "filter", "cmd == 0xae80") ||
+	    tr_write(TR_EVENT "enable", "1"))
+		snprintf(tr.why, sizeof(tr.why), "tracefs: cannot arm");
+}
+
+/* ms from t_start to the child's first KVM_RUN (< 0: none traced). */
+static double tr_first_run_ms(uint64_t t_start)
+{
+	char path[128], line[512];
+	double first = -1;
+	FILE *f;
+
+	if (!tr.dir[0])
+		return -1;
+	tr_stop();
+	snprintf(path, sizeof(path), "%s/trace", tr.dir);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	/* "  vcpu0-12491  [001] .....  1014.925728: sys_ioctl(fd: ...)" */
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strstr(line, ": sys_ioctl(");
+		char *ts;
+
+		if (line[0] == '#' || !colon)
+			continue;
+		*colon = '\0';
+		ts = strrchr(line, ' ');
+		if (ts) {
+			double sec = strtod(ts + 1, NULL);
+
+			if (sec > 0 && sec * 1e9 >= (double)t_start)
+				first = (sec * 1e9 - (double)t_start) / 1e6;
+		}
+		break;
+	}
+	fclose(f);
+	return first;
+}
+
 struct config_pt {
 	unsigned cpus, mem_mib;
 };
@@ -775,28 +978,106 @@ static const struct config_pt configs[] = {
     {1, 128}, {4, 128}, {1, 2048}, {4, 2048}};
 #define NR_CONFIGS ARRAY_SIZE(configs)
 
+/* What bench startup measures, per target and config. */
+enum { SU_RUN, SU_BYTE, SU_CPU, NR_SU };
+static const char *const su_key[NR_SU] = {"first_run_ms", "ms", "cpu_ms"};
+static const char *const su_title[NR_SU] = {
+    "exec to the first KVM_RUN", "exec to the first guest serial byte",
+    "CPU time until that byte (all threads)"};
+
+static void su_cell(const struct samples *s, char *cell, size_t len)
+{
+	if (s->n)
+		snprintf(cell, len, "%.1f [%.1f-%.1f]", percentile(s, 50),
+			 percentile(s, 0), percentile(s, 100));
+	else
+		snprintf(cell, len, "n/a");
+}
+
+static void su_json(FILE *f, const struct samples *s)
+{
+	if (!s->n) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"median\": ");
+	json_num(f, percentile(s, 50));
+	fprintf(f, ", \"min\": ");
+	json_num(f, percentile(s, 0));
+	fprintf(f, ", \"max\": ");
+	json_num(f, percentile(s, 100));
+	fputc('}', f);
+}
+
+/*
+ * vmm's device tree for config k, written by `vmm --dump-dtb` into dir, so
+ * that raw and QEMU hand the payload the same blob and all three guests do
+ * the same work before their first byte. Returns the path or NULL.
+ */
+static const char *su_dtb(const struct opts *o, size_t k, const char *dir,
+			  char *path, size_t len)
+{
+	char store[512], *argv[40];
+	struct child c;
+	int n = 0;
+
+	snprintf(path, len, "%s/%ucpu-%uM.dtb", dir, configs[k].cpus,
+		 configs[k].mem_mib);
+	build_argv(o, T_VMM, o->hello, configs[k].cpus, configs[k].mem_mib,
+		   NULL, NULL, store, sizeof(store), argv);
+	while (argv[n])
+		n++;
+	argv[n++] = "--dump-dtb";
+	argv[n++] = path;
+	argv[n] = NULL;
+	if (child_spawn(&c, argv))
+		return NULL;
+	child_read(&c, NULL, o->timeout_s);
+	child_finish(&c, 0, 5);
+	child_free(&c);
+	return access(path, R_OK) == 0 ? path : NULL;
+}
+
 static int bench_startup(const struct opts *o)
 {
-	static struct samples ms[NR_TARGETS][NR_CONFIGS];
+	static struct samples su[NR_SU][NR_TARGETS][NR_CONFIGS];
 	static char errs[NR_TARGETS][256];
-	char store[512], *argv[40];
+	static char dtb[NR_CONFIGS][PATH_MAX];
+	char store[512], *argv[40], dir[] = "/tmp/vmm-bench-XXXXXX";
+	const char *fdt[NR_CONFIGS] = {NULL};
+	bool same_fdt = mkdtemp(dir) != NULL;
 	FILE *f = stdout;
 
+	for (size_t k = 0; same_fdt && k < NR_CONFIGS; k++) {
+		fdt[k] = su_dtb(o, k, dir, dtb[k], sizeof(dtb[k]));
+		same_fdt = fdt[k] != NULL;
+	}
+	tr_open();
 	for (unsigned rep = 0; rep < o->repeat; rep++)
 		for (size_t k = 0; k < NR_CONFIGS; k++)
 			for (int t = 0; t < NR_TARGETS; t++) {
 				struct child c;
+				double run_ms;
 
 				if (o->off[t][0])
 					continue;
-				build_argv(o, (enum target)t, o->hello,
-					   configs[k].cpus, configs[k].mem_mib,
-					   NULL, store, sizeof(store), argv);
-				if (child_spawn(&c, argv) == 0) {
+				build_argv(
+				    o, (enum target)t, o->hello,
+				    configs[k].cpus, configs[k].mem_mib, NULL,
+				    t == T_VMM || !same_fdt ? NULL : fdt[k],
+				    store, sizeof(store), argv);
+				if (child_spawn_armed(&c, argv, tr_arm) == 0) {
 					child_read(&c, NULL, o->timeout_s);
 					child_finish(&c, 0, 5);
+					run_ms = tr_first_run_ms(c.t_start);
+					if (run_ms >= 0)
+						samples_add(&su[SU_RUN][t][k],
+							    run_ms);
+					if (c.cpu_ms >= 0)
+						samples_add(&su[SU_CPU][t][k],
+							    c.cpu_ms);
 					if (c.first_byte_ms >= 0)
-						samples_add(&ms[t][k],
+						samples_add(&su[SU_BYTE][t][k],
 							    c.first_byte_ms);
 					else
 						child_errline(&c, errs[t],
@@ -804,67 +1085,74 @@ static int bench_startup(const struct opts *o)
 				}
 				child_free(&c);
 			}
+	tr_close();
+	for (size_t k = 0; k < NR_CONFIGS; k++)
+		if (fdt[k])
+			unlink(fdt[k]);
+	rmdir(dir);
 	if (!o->json) {
-		printf(
-		    "Start-up: exec to the first guest serial byte (%s), ms, "
-		    "median [min-max] of %u\n\n%-14s",
-		    o->hello, o->repeat, "config");
-		for (int t = 0; t < NR_TARGETS; t++)
-			printf(" %22s", target_name[t]);
-		putchar('\n');
-		for (size_t k = 0; k < NR_CONFIGS; k++) {
-			char cfg[32];
-
-			snprintf(cfg, sizeof(cfg), "%u vCPU %u MiB",
-				 configs[k].cpus, configs[k].mem_mib);
-			printf("%-14s", cfg);
-			for (int t = 0; t < NR_TARGETS; t++) {
-				char cell[40] = "n/a";
-
-				if (ms[t][k].n)
-					snprintf(cell, sizeof(cell),
-						 "%.1f [%.1f-%.1f]",
-						 percentile(&ms[t][k], 50),
-						 percentile(&ms[t][k], 0),
-						 percentile(&ms[t][k], 100));
-				printf(" %22s", cell);
-			}
+		printf("Start-up with %s, ms, median [min-max] of %u\n%s\n",
+		       o->hello, o->repeat,
+		       same_fdt ? "raw and QEMU hand the payload vmm's device "
+				  "tree, so all three guests do the same work"
+				: "no device tree from vmm --dump-dtb: raw and "
+				  "QEMU guests do less work before their first "
+				  "byte");
+		for (int m = 0; m < NR_SU; m++) {
+			printf("\n%s\n%-14s", su_title[m], "config");
+			for (int t = 0; t < NR_TARGETS; t++)
+				printf(" %22s", target_name[t]);
 			putchar('\n');
+			for (size_t k = 0; k < NR_CONFIGS; k++) {
+				char cfg[32];
+
+				snprintf(cfg, sizeof(cfg), "%u vCPU %u MiB",
+					 configs[k].cpus, configs[k].mem_mib);
+				printf("%-14s", cfg);
+				for (int t = 0; t < NR_TARGETS; t++) {
+					char cell[40];
+
+					su_cell(&su[m][t][k], cell,
+						sizeof(cell));
+					printf(" %22s", cell);
+				}
+				putchar('\n');
+			}
 		}
+		if (tr.why[0])
+			printf("  first KVM_RUN: %s\n", tr.why);
 		for (int t = 0; t < NR_TARGETS; t++)
 			if (o->off[t][0] || errs[t][0])
 				printf("  %s: %s\n", target_name[t],
 				       o->off[t][0] ? o->off[t] : errs[t]);
-		return ms[T_VMM][0].n ? 0 : 1;
+		return su[SU_BYTE][T_VMM][0].n ? 0 : 1;
 	}
 	fprintf(f, "{\n  \"benchmark\": \"startup\",\n  \"payload\": ");
 	json_str(f, o->hello);
-	fprintf(f, ",\n  \"repeat\": %u,\n  \"results\": [", o->repeat);
+	fprintf(f,
+		",\n  \"repeat\": %u,\n  \"same_fdt\": %s,\n"
+		"  \"first_run_note\": ",
+		o->repeat, same_fdt ? "true" : "false");
+	json_str(f, tr.why);
+	fprintf(f, ",\n  \"results\": [");
 	for (size_t k = 0; k < NR_CONFIGS; k++)
 		for (int t = 0; t < NR_TARGETS; t++) {
 			fprintf(f,
 				"%s\n    {\"target\": \"%s\", \"cpus\": %u, "
-				"\"mem_mib\": %u, \"samples\": %zu, \"ms\": ",
+				"\"mem_mib\": %u, \"samples\": %zu",
 				k || t ? "," : "", target_name[t],
 				configs[k].cpus, configs[k].mem_mib,
-				ms[t][k].n);
-			if (ms[t][k].n) {
-				fprintf(f, "{\"median\": ");
-				json_num(f, percentile(&ms[t][k], 50));
-				fprintf(f, ", \"min\": ");
-				json_num(f, percentile(&ms[t][k], 0));
-				fprintf(f, ", \"max\": ");
-				json_num(f, percentile(&ms[t][k], 100));
-				fputc('}', f);
-			} else {
-				fputs("null", f);
+				su[SU_BYTE][t][k].n);
+			for (int m = 0; m < NR_SU; m++) {
+				fprintf(f, ", \"%s\": ", su_key[m]);
+				su_json(f, &su[m][t][k]);
 			}
 			fprintf(f, ", \"note\": ");
 			json_str(f, o->off[t][0] ? o->off[t] : errs[t]);
 			fputc('}', f);
 		}
 	fprintf(f, "\n  ]\n}\n");
-	return ms[T_VMM][0].n ? 0 : 1;
+	return su[SU_BYTE][T_VMM][0].n ? 0 : 1;
 }
 
 struct mem_use {
@@ -961,7 +1249,7 @@ static int bench_memory(const struct opts *o)
 				continue;
 			build_argv(o, (enum target)t, o->payload,
 				   configs[k].cpus, configs[k].mem_mib, "idle",
-				   store, sizeof(store), argv);
+				   NULL, store, sizeof(store), argv);
 			if (child_spawn(&c, argv)) {
 				child_free(&c);
 				continue;

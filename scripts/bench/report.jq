@@ -41,13 +41,16 @@ else "Host KVM: \(.exits.host.kvm)." end),
 "",
 "## Start-up",
 "",
-"Wall time from `fork`/`exec` to the first byte of guest serial output (`\(.startup.payload | split("/") | last)`), median [min–max] of \(.startup.repeat), ms.",
+"Wall time from `exec` of each host to its first `ioctl(KVM_RUN)` (the kernel's syscall trace event, the same probe for all three) and to the first byte of guest serial output (`\(.startup.payload | split("/") | last)`), and the CPU time all of the host's threads had used by that byte (the process CPU-time clock; on kvm_pvm this includes the emulation of guest kernel code, charged to the vCPU threads). Median [min–max] of \(.startup.repeat), ms. \(if .startup.same_fdt then "raw and QEMU hand the payload the device tree that vmm builds for the same machine (raw: `--fdt`, QEMU: `-initrd`), so the three guests do the same work before their first byte." else "raw and QEMU had no device tree to hand the payload, so their guests skip parsing one." end)\(if (.startup.first_run_note // "") != "" then " First KVM_RUN: \(.startup.first_run_note)." else "" end)",
 "",
-"| config | vmm | raw | QEMU |",
-"|---|---:|---:|---:|",
+"| config | measure | vmm | raw | QEMU | vmm/raw | vmm/QEMU |",
+"|---|---|---:|---:|---:|---:|---:|",
 (.startup.results | group_by([.cpus, .mem_mib]) | .[] |
-  (map({key: .target, value: (if .ms then "\(.ms.median | f1) [\(.ms.min | f1)–\(.ms.max | f1)]" else "n/a" end)}) | from_entries) as $c |
-  "| \(.[0].cpus) vCPU, \(.[0].mem_mib) MiB | \($c.vmm) | \($c.raw) | \($c.qemu) |"),
+  (map({key: .target, value: .}) | from_entries) as $c |
+  (["first_run_ms", "exec → first KVM_RUN"], ["ms", "exec → first serial byte"], ["cpu_ms", "CPU ms until that byte"]) as [$k, $lbl] |
+  def cellof(t): if $c[t][$k] then "\($c[t][$k].median | f1) [\($c[t][$k].min | f1)–\($c[t][$k].max | f1)]" else "n/a" end;
+  def ratio(t): if $c.vmm[$k] and $c[t][$k] and $c[t][$k].median > 0 then ($c.vmm[$k].median / $c[t][$k].median | f2) else "-" end;
+  "| \(.[0].cpus) vCPU, \(.[0].mem_mib) MiB | \($lbl) | \(cellof("vmm")) | \(cellof("raw")) | \(cellof("qemu")) | \(ratio("raw")) | \(ratio("qemu")) |"),
 "",
 "![start-up](startup.png)",
 "",

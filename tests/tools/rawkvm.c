@@ -12,7 +12,11 @@
  * a switch on the KVM_RUN result and nothing more, so the difference to vmm
  * on a user-space exit row is what vmm's dispatch adds.
  *
- * usage: rawkvm [--mem MiB] [--cpus N] [--cmdline STR] payload.elf
+ * With --fdt FILE (a device tree from `vmm --dump-dtb`) the payload is handed
+ * that blob as a PVH module named "fdt", where vmm puts it, so that it does
+ * the same start-up work as under vmm (`vmm bench startup`).
+ *
+ * usage: rawkvm [--mem MiB] [--cpus N] [--cmdline STR] [--fdt FILE] payload.elf
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -36,6 +40,9 @@
 #define GDT_START		 0x500ULL
 #define PVH_INFO_START		 0x6000ULL
 #define PVH_MEMMAP_START	 0x6100ULL
+#define PVH_MODLIST_START	 0x6040ULL
+#define FDT_START		 0x30000ULL
+#define FDT_MAX			 0x10000ULL
 #define CMDLINE_START		 0x20000ULL
 #define CMDLINE_MAX		 2048
 #define EBDA_START		 0x9fc00ULL
@@ -57,6 +64,9 @@ struct hvm_start_info {
 	uint32_t magic, version, flags, nr_modules;
 	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
 	uint32_t memmap_entries, reserved;
+};
+struct hvm_modlist_entry {
+	uint64_t paddr, size, cmdline_paddr, reserved;
 };
 struct hvm_memmap_entry {
 	uint64_t addr, size;
@@ -157,7 +167,32 @@ static uint64_t load_elf(const char *path)
 	return entry;
 }
 
-static void write_boot_info(const char *cmdline)
+/* Module 0 empty (the initrd's place), module 1 the device tree. */
+static void load_fdt(const char *path, struct hvm_start_info *si)
+{
+	struct hvm_modlist_entry *m = gpa(PVH_MODLIST_START, 2 * sizeof(*m));
+	char *name = gpa(PVH_MODLIST_START + 2 * sizeof(*m), 4);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		die("%s: %s", path, strerror(errno));
+	n = read(fd, gpa(FDT_START, FDT_MAX), FDT_MAX);
+	close(fd);
+	if (n <= 0 || (size_t)n == FDT_MAX)
+		die("%s: empty, unreadable or larger than %llu bytes", path,
+		    (unsigned long long)FDT_MAX - 1);
+	memcpy(name, "fdt", 4);
+	m[0] = (struct hvm_modlist_entry){0};
+	m[1] = (struct hvm_modlist_entry){.paddr = FDT_START,
+					  .size = (uint64_t)n,
+					  .cmdline_paddr = PVH_MODLIST_START +
+							   2 * sizeof(*m)};
+	si->nr_modules = 2;
+	si->modlist_paddr = PVH_MODLIST_START;
+}
+
+static void write_boot_info(const char *cmdline, const char *fdt)
 {
 	struct hvm_start_info *si = gpa(PVH_INFO_START, sizeof(*si));
 	struct hvm_memmap_entry *mm = gpa(PVH_MEMMAP_START, 2 * sizeof(*mm));
@@ -175,6 +210,8 @@ static void write_boot_info(const char *cmdline)
 				      .cmdline_paddr = CMDLINE_START,
 				      .memmap_paddr = PVH_MEMMAP_START,
 				      .memmap_entries = 2};
+	if (fdt)
+		load_fdt(fdt, si);
 	gdt[0] = 0;
 	gdt[1] = 0x00cf9b000000ffffULL; /* 0x08: flat 32-bit code */
 	gdt[2] = 0x00cf93000000ffffULL; /* 0x10: flat data */
@@ -339,7 +376,7 @@ int main(int argc, char **argv)
 {
 	static struct vcpu vcpus[MAX_CPUS];
 	unsigned long mem_mib = 128, ncpus = 1;
-	const char *cmdline = "", *payload = NULL;
+	const char *cmdline = "", *payload = NULL, *fdt = NULL;
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	struct kvm_userspace_memory_region region;
 	struct kvm_cpuid2 *sup;
@@ -353,13 +390,17 @@ int main(int argc, char **argv)
 			ncpus = strtoul(argv[++i], NULL, 10);
 		else if (!strcmp(argv[i], "--cmdline") && i + 1 < argc)
 			cmdline = argv[++i];
+		else if (!strcmp(argv[i], "--fdt") && i + 1 < argc)
+			fdt = argv[++i];
 		else if (argv[i][0] != '-' && !payload)
 			payload = argv[i];
 		else
-			die("usage: rawkvm [--mem MiB] [--cpus N] [--cmdline STR] payload.elf");
+			die("usage: rawkvm [--mem MiB] [--cpus N] [--cmdline STR] "
+			    "[--fdt FILE] payload.elf");
 	}
 	if (!payload)
-		die("usage: rawkvm [--mem MiB] [--cpus N] [--cmdline STR] payload.elf");
+		die("usage: rawkvm [--mem MiB] [--cpus N] [--cmdline STR] "
+		    "[--fdt FILE] payload.elf");
 	if (mem_mib < 16 || mem_mib > 3072 || ncpus < 1 || ncpus > MAX_CPUS)
 		die("--mem must be 16..3072 MiB, --cpus 1..%d", MAX_CPUS);
 	ram_size = (uint64_t)mem_mib << 20;
@@ -393,7 +434,7 @@ int main(int argc, char **argv)
 		die("KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 
 	entry = load_elf(payload);
-	write_boot_info(cmdline);
+	write_boot_info(cmdline, fdt);
 	add_ioeventfd(PORT_BENCH + 4, true);
 	add_ioeventfd(BENCH_MMIO_START + 0x100, false);
 
