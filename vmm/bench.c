@@ -357,8 +357,13 @@ static void build_argv(const struct opts *o, enum target t, const char *kernel,
 		ARG((char *)o->qemu);
 		ARG("-M");
 		ARG("microvm");
+		/*
+		 * The in-kernel PIC, IOAPIC and PIT, as vmm has them: microvm
+		 * defaults to a split irqchip, whose PIC lives in QEMU, and
+		 * the "handled in the kernel" rows would then not be.
+		 */
 		ARG("-accel");
-		ARG("kvm");
+		ARG("kvm,kernel-irqchip=on");
 		ARG("-cpu");
 		ARG("host,-arch-capabilities");
 		ARG("-m");

@@ -8,9 +8,10 @@ FW=$ROOT/build/guest-firmware
 
 # QEMU microvm, as in `vmm bench`; virtio-mmio modern (version 2) like vmm's:
 # microvm's virtio-mmio transports default to legacy, which the payloads
-# (modern-only drivers) refuse.
+# (modern-only drivers) refuse. The in-kernel irqchip, as vmm has it
+# (microvm defaults to a split one, with the PIC and IOAPIC in QEMU).
 qemu_base() {
-	echo -M microvm -accel kvm -cpu host,-arch-capabilities -m 256 -nodefaults \
+	echo -M microvm -accel kvm,kernel-irqchip=on -cpu host,-arch-capabilities -m 256 -nodefaults \
 		-no-user-config -nographic -serial stdio \
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-global virtio-mmio.force-legacy=false
