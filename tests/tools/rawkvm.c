@@ -7,7 +7,9 @@
  *   - COM1 0x3f8: output bytes go straight to stdout; LSR reads "empty";
  *   - debug-exit 0xf4: a write of V ends the process with status V;
  *   - the bench device (PORT_BENCH 0x510.., MMIO 0xc0000000..): ID reads,
- *     writes ignored, notify offsets on ioeventfds as in vmm.
+ *     writes ignored, notify offsets on ioeventfds as in vmm, drained by one
+ *     thread in epoll_wait + read: the least any device model does with a
+ *     notification, so the ioeventfd rows include waking that thread.
  * Everything else reads as all ones and ignores writes. The exit handler is
  * a switch on the KVM_RUN result and nothing more, so the difference to vmm
  * on a user-space exit row is what vmm's dispatch adds.
@@ -30,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -76,6 +79,7 @@ struct hvm_memmap_entry {
 static uint8_t *ram;
 static uint64_t ram_size;
 static int vm_fd;
+static int notify_epfd = -1;
 static size_t run_size;
 
 static void die(const char *fmt, ...)
@@ -360,14 +364,34 @@ static void *vcpu_loop(void *arg)
 	return NULL;
 }
 
+/* The notification consumer: wait for any ioeventfd, read it, repeat. */
+static void *notify_loop(void *arg)
+{
+	struct epoll_event ev[4];
+	uint64_t count;
+
+	(void)arg;
+	for (;;) {
+		int n = epoll_wait(notify_epfd, ev, 4, -1);
+
+		for (int i = 0; i < n; i++)
+			if (read(ev[i].data.fd, &count, sizeof(count)) < 0 &&
+			    errno != EAGAIN)
+				die("read eventfd: %s", strerror(errno));
+	}
+	return NULL;
+}
+
 static void add_ioeventfd(uint64_t addr, bool pio)
 {
 	struct kvm_ioeventfd io = {.addr = addr,
 				   .len = 4,
 				   .fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
 				   .flags = pio ? KVM_IOEVENTFD_FLAG_PIO : 0};
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = io.fd};
 
-	if (io.fd < 0 || ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0)
+	if (io.fd < 0 || ioctl(vm_fd, KVM_IOEVENTFD, &io) < 0 ||
+	    epoll_ctl(notify_epfd, EPOLL_CTL_ADD, io.fd, &ev) < 0)
 		fprintf(stderr, "rawkvm: ioeventfd at %#lx: %s\n",
 			(unsigned long)addr, strerror(errno));
 }
@@ -380,6 +404,7 @@ int main(int argc, char **argv)
 	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 	struct kvm_userspace_memory_region region;
 	struct kvm_cpuid2 *sup;
+	pthread_t notify_thread;
 	uint64_t entry;
 	int kvm, memfd;
 
@@ -435,8 +460,13 @@ int main(int argc, char **argv)
 
 	entry = load_elf(payload);
 	write_boot_info(cmdline, fdt);
+	notify_epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (notify_epfd < 0)
+		die("epoll_create1: %s", strerror(errno));
 	add_ioeventfd(PORT_BENCH + 4, true);
 	add_ioeventfd(BENCH_MMIO_START + 0x100, false);
+	if (pthread_create(&notify_thread, NULL, notify_loop, NULL))
+		die("pthread_create failed");
 
 	sup = calloc(1, sizeof(*sup) + 256 * sizeof(sup->entries[0]));
 	if (!sup)
