@@ -179,8 +179,14 @@ static void power_event(void *opaque, enum power_event ev, uint32_t value)
 				"guest powered off (ACPI S5)");
 		break;
 	case POWER_PANIC:
+		/* The usual end of a Linux boot on kvm_pvm: say why. */
 		vm_request_stop(vm, VM_EXIT_PANIC,
-				"guest kernel panic (pvpanic)");
+				"guest kernel panic (pvpanic)%s",
+				vm->pvm_workarounds
+				    ? "; on a kvm_pvm host guest user space "
+				      "cannot make system calls, so a panic "
+				      "when /init starts is expected there"
+				    : "");
 		break;
 	}
 }
