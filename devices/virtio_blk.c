@@ -141,13 +141,23 @@ static bool req_build_iov(struct virtio_blk_req *r, bool writable,
 	return aligned;
 }
 
-/* Point r's iocb at its own buffers, or at the merged ones if it leads. */
+/*
+ * Point r's iocb at its buffers: its bounce buffer, the merged segments if
+ * it leads a merge, or its own segments.
+ */
 static void req_prep_iocb(struct virtio_blk *b, struct virtio_blk_req *r)
 {
+	bool write = r->type == VIRTIO_BLK_T_OUT;
 	struct iovec *iov = r->miov ? r->miov : r->iov;
 	int n = (int)(r->miov ? r->nmiov : r->niov);
 
-	if (r->type == VIRTIO_BLK_T_OUT)
+	if (r->bounce && write)
+		io_prep_pwrite(&r->iocb, b->fd, r->bounce, r->len,
+			       (off_t)r->off);
+	else if (r->bounce)
+		io_prep_pread(&r->iocb, b->fd, r->bounce, r->len,
+			      (off_t)r->off);
+	else if (write)
 		io_prep_pwritev(&r->iocb, b->fd, iov, n, (off_t)r->off);
 	else
 		io_prep_preadv(&r->iocb, b->fd, iov, n, (off_t)r->off);
@@ -161,9 +171,8 @@ static bool req_prep_rw(struct virtio_blk *b, struct virtio_blk_req *r,
 {
 	bool write = r->type == VIRTIO_BLK_T_OUT;
 	bool aligned;
-	off_t off = (off_t)(sector * SECTOR);
 
-	r->off = (uint64_t)off;
+	r->off = sector * SECTOR;
 	if (write)
 		aligned = req_build_iov(
 		    r, false, sizeof(struct virtio_blk_outhdr), r->len);
@@ -185,13 +194,7 @@ static bool req_prep_rw(struct virtio_blk *b, struct virtio_blk_req *r,
 				       r->iov[i].iov_len);
 				pos += r->iov[i].iov_len;
 			}
-			io_prep_pwrite(&r->iocb, b->fd, r->bounce, r->len, off);
-		} else {
-			io_prep_pread(&r->iocb, b->fd, r->bounce, r->len, off);
 		}
-		io_set_eventfd(&r->iocb, b->efd);
-		r->iocb.data = r;
-		return true;
 	}
 	req_prep_iocb(b, r);
 	return true;
