@@ -22,6 +22,7 @@
 #include <math.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,8 +177,15 @@ static int child_spawn_armed(struct child *c, char *const argv[],
 		return -errno;
 	}
 	c->pid = fork();
-	if (c->pid < 0)
-		return -errno;
+	if (c->pid < 0) {
+		int err = -errno;
+
+		close(p[0]);
+		close(p[1]);
+		close(gate[0]);
+		close(gate[1]);
+		return err;
+	}
 	if (c->pid == 0) {
 		int null = open("/dev/null", O_RDONLY);
 
@@ -394,6 +402,22 @@ static void build_argv(const struct opts *o, enum target t, const char *kernel,
 	argv[n] = NULL;
 #undef ARG
 #undef FMT
+}
+
+/* Append arguments (a NULL-terminated list) to an argv from build_argv. */
+static void argv_append(char **argv, ...)
+{
+	va_list ap;
+	char *a;
+	int n = 0;
+
+	while (argv[n])
+		n++;
+	va_start(ap, argv);
+	while ((a = va_arg(ap, char *)))
+		argv[n++] = a;
+	va_end(ap);
+	argv[n] = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -620,19 +644,11 @@ static void run_exits_boot(const struct opts *o, enum target t,
 		 is_pvm() ? " nohypercall" : "");
 	build_argv(o, t, o->payload, o->cpus, 128, cmdline, NULL, store,
 		   sizeof(store), argv);
-	if (t == T_QEMU) {
-		/* A modern virtio-mmio device whose QueueNotify QEMU serves
-		 * with an ioeventfd, for the ioeventfd-mmio row. */
-		int n = 0;
-
-		while (argv[n])
-			n++;
-		argv[n++] = "-global";
-		argv[n++] = "virtio-mmio.force-legacy=false";
-		argv[n++] = "-device";
-		argv[n++] = "virtio-rng-device";
-		argv[n] = NULL;
-	}
+	/* A modern virtio-mmio device whose QueueNotify QEMU serves with an
+	 * ioeventfd, for the ioeventfd-mmio row. */
+	if (t == T_QEMU)
+		argv_append(argv, "-global", "virtio-mmio.force-legacy=false",
+			    "-device", "virtio-rng-device", (char *)NULL);
 	ret = child_spawn(&c, argv);
 	if (ret) {
 		snprintf(r->last_error[t], sizeof(r->last_error[t]),
@@ -934,7 +950,6 @@ static void tr_close(void)
 	if (!tr.dir[0])
 		return;
 	tr_stop();
-	tr_write(TR_EVENT "filter", "0");
 	tr_write("options/event-fork", "0");
 	if (tr.clock[0])
 		tr_write("trace_clock", tr.clock);
@@ -1039,19 +1054,16 @@ static const char *su_dtb(const struct opts *o, size_t k, const char *dir,
 {
 	char store[512], *argv[40];
 	struct child c;
-	int n = 0;
 
 	snprintf(path, len, "%s/%ucpu-%uM.dtb", dir, configs[k].cpus,
 		 configs[k].mem_mib);
 	build_argv(o, T_VMM, o->hello, configs[k].cpus, configs[k].mem_mib,
 		   NULL, NULL, store, sizeof(store), argv);
-	while (argv[n])
-		n++;
-	argv[n++] = "--dump-dtb";
-	argv[n++] = path;
-	argv[n] = NULL;
-	if (child_spawn(&c, argv))
+	argv_append(argv, "--dump-dtb", path, (char *)NULL);
+	if (child_spawn(&c, argv)) {
+		child_free(&c);
 		return NULL;
+	}
 	child_read(&c, NULL, o->timeout_s);
 	child_finish(&c, 0, 5);
 	child_free(&c);
