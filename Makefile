@@ -95,4 +95,4 @@ format-check:
 clean:
 	rm -rf build/obj build/san build/tests build/vmm build/guest-firmware
 
--include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(SAN_OBJS:.o=.d) $(UNIT_TESTS:=.d) $(HOST_TOOLS:=.d)

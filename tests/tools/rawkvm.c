@@ -39,26 +39,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Same addresses as vmm/layout.h and devices/benchdev.h. */
-#define GDT_START		 0x500ULL
-#define PVH_INFO_START		 0x6000ULL
-#define PVH_MEMMAP_START	 0x6100ULL
-#define PVH_MODLIST_START	 0x6040ULL
-#define FDT_START		 0x30000ULL
-#define FDT_MAX			 0x10000ULL
-#define CMDLINE_START		 0x20000ULL
-#define CMDLINE_MAX		 2048
-#define EBDA_START		 0x9fc00ULL
-#define HIMEM_START		 0x100000ULL
-#define MMIO_GAP_START		 0xc0000000ULL
-#define KVM_TSS_START		 0xfffbd000ULL
-#define PORT_COM1		 0x3f8
-#define PORT_DEBUG_EXIT		 0xf4
-#define PORT_BENCH		 0x510
-#define PORT_BENCH_LEN		 8
-#define BENCH_MMIO_START	 0xc0000000ULL
-#define BENCH_MMIO_SIZE		 0x1000ULL
-#define BENCH_ID		 0x48434e42u
+/* Guest addresses and ports from vmm's own memory map, so they cannot drift. */
+#include "benchdev.h"
+#include "layout.h"
+
 #define HVM_START_MAGIC		 0x336ec578u
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
 #define MAX_CPUS		 8
@@ -301,7 +285,7 @@ static void handle_io(struct kvm_run *run)
 		}
 		if (port >= PORT_BENCH && port < PORT_BENCH + PORT_BENCH_LEN)
 			put32(data, run->io.size,
-			      port == PORT_BENCH ? BENCH_ID : 0);
+			      port == PORT_BENCH ? BENCHDEV_ID : 0);
 		else if (port == PORT_COM1 + 5)
 			put32(data, run->io.size, 0x60); /* LSR: THRE | TEMT */
 		else if (port >= PORT_COM1 && port < PORT_COM1 + 8)
@@ -320,7 +304,7 @@ static void handle_mmio(struct kvm_run *run)
 		return;
 	if (a >= BENCH_MMIO_START && a < BENCH_MMIO_START + BENCH_MMIO_SIZE)
 		put32(run->mmio.data, len,
-		      a == BENCH_MMIO_START ? BENCH_ID : 0);
+		      a == BENCH_MMIO_START ? BENCHDEV_ID : 0);
 	else
 		memset(run->mmio.data, 0xff, len);
 }
