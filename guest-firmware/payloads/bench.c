@@ -41,12 +41,7 @@
 #define PORT_ELCR 0x4d0      /* PIC edge/level control: in-kernel PIC */
 #define PORT_COM1_SCRATCH 0x3ff
 #define QEMU_VIRTIO_MMIO 0xfeb00000ull
-#define QEMU_VIRTIO_SLOTS 24
-#define QEMU_VIRTIO_SLOT_SIZE 0x200ull
-#define VIRTIO_ID_RNG 4
-#define VIRTIO_F_VERSION_1 32
 #define RNG_QSIZE 8
-#define VIRTIO_MAGIC 0x74726976u /* "virt" */
 #define MSR_APIC_BASE 0x1b
 
 #define MAX_RUNS 64
@@ -273,52 +268,23 @@ static void stop_ap(void)
  */
 static uint64_t qemu_rng_notify(void)
 {
-	for (unsigned i = 0; i < QEMU_VIRTIO_SLOTS; i++) {
-		uint64_t b = QEMU_VIRTIO_MMIO + QEMU_VIRTIO_SLOT_SIZE * i;
-		void *desc, *avail, *used;
-		uint32_t st;
+	struct vmmio_dev dev;
+	void *desc, *avail, *used;
 
-		if (mmio_read32(b + R_MAGIC) != VIRTIO_MAGIC ||
-		    mmio_read32(b + R_VERSION) != 2 ||
-		    mmio_read32(b + R_DEVICE_ID) != VIRTIO_ID_RNG)
-			continue;
-		mmio_write32(b + R_STATUS, 0);
-		mmio_write32(b + R_STATUS, S_ACKNOWLEDGE | S_DRIVER);
-		mmio_write32(b + R_DEV_FEAT_SEL, 1);
-		if (!(mmio_read32(b + R_DEV_FEAT) & (1u << (VIRTIO_F_VERSION_1 - 32))))
-			return 0;
-		mmio_write32(b + R_DRV_FEAT_SEL, 0);
-		mmio_write32(b + R_DRV_FEAT, 0);
-		mmio_write32(b + R_DRV_FEAT_SEL, 1);
-		mmio_write32(b + R_DRV_FEAT, 1u << (VIRTIO_F_VERSION_1 - 32));
-		st = S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK;
-		mmio_write32(b + R_STATUS, st);
-		if (!(mmio_read32(b + R_STATUS) & S_FEATURES_OK))
-			return 0;
-		mmio_write32(b + R_QUEUE_SEL, 0);
-		if (mmio_read32(b + R_QUEUE_NUM_MAX) < RNG_QSIZE)
-			return 0;
-		desc = rt_alloc(16 * RNG_QSIZE, 4096);
-		avail = rt_alloc(6 + 2 * RNG_QSIZE, 4096);
-		used = rt_alloc(6 + 8 * RNG_QSIZE, 4096);
-		if (!desc || !avail || !used)
-			return 0;
-		memset(avail, 0, 6 + 2 * RNG_QSIZE);
-		memset(used, 0, 6 + 8 * RNG_QSIZE);
-		mmio_write32(b + R_QUEUE_NUM, RNG_QSIZE);
-		mmio_write32(b + R_QUEUE_DESC_LO, (uint32_t)(uintptr_t)desc);
-		mmio_write32(b + R_QUEUE_DESC_HI, (uint32_t)((uintptr_t)desc >> 32));
-		mmio_write32(b + R_QUEUE_DRIVER_LO, (uint32_t)(uintptr_t)avail);
-		mmio_write32(b + R_QUEUE_DRIVER_HI, (uint32_t)((uintptr_t)avail >> 32));
-		mmio_write32(b + R_QUEUE_DEVICE_LO, (uint32_t)(uintptr_t)used);
-		mmio_write32(b + R_QUEUE_DEVICE_HI, (uint32_t)((uintptr_t)used >> 32));
-		mmio_write32(b + R_QUEUE_READY, 1);
-		mmio_write32(b + R_STATUS, st | S_DRIVER_OK);
-		if (mmio_read32(b + R_STATUS) & (S_NEEDS_RESET | S_FAILED))
-			return 0;
-		return b + R_QUEUE_NOTIFY;
-	}
-	return 0;
+	if (!vmmio_find(VIRTIO_ID_RNG, 0, &dev) ||
+	    vmmio_negotiate(dev.base, 0, NULL, NULL))
+		return 0;
+	desc = rt_alloc(16 * RNG_QSIZE, 4096);
+	avail = rt_alloc(6 + 2 * RNG_QSIZE, 4096);
+	used = rt_alloc(6 + 8 * RNG_QSIZE, 4096);
+	if (!desc || !avail || !used)
+		return 0;
+	memset(avail, 0, 6 + 2 * RNG_QSIZE);
+	memset(used, 0, 6 + 8 * RNG_QSIZE);
+	if (vmmio_queue(dev.base, 0, RNG_QSIZE, desc, avail, used) ||
+	    vmmio_driver_ok(dev.base))
+		return 0;
+	return dev.base + R_QUEUE_NOTIFY;
 }
 
 /* ---- main ---- */
@@ -336,7 +302,7 @@ static void detect(void)
 		notify_val = 1;
 	} else {
 		pio_port = PORT_COM1_SCRATCH;
-		if (mmio_read32(QEMU_VIRTIO_MMIO) == VIRTIO_MAGIC) {
+		if (mmio_read32(QEMU_VIRTIO_MMIO) == VIRTIO_MMIO_MAGIC) {
 			mmio_rd = QEMU_VIRTIO_MMIO;         /* MagicValue */
 			mmio_wr = QEMU_VIRTIO_MMIO + 0x14;  /* DeviceFeaturesSel */
 		} else {

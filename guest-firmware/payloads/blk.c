@@ -35,7 +35,6 @@
 
 #define F_BLK_RO 5
 #define F_BLK_FLUSH 9
-#define F_VERSION_1 32
 
 #define T_IN 0
 #define T_OUT 1
@@ -178,48 +177,20 @@ static void timer_isr(struct rt_regs *regs)
 	ticks++;
 }
 
-/* Find the dev-th virtio-mmio node whose device is a block device. */
+/* Find the dev-th virtio-blk device. */
 static bool find_device(unsigned want)
 {
-	const void *fdt = rt_boot.fdt;
-	unsigned seen = 0;
+	struct vmmio_dev dev;
 
-	if (!fdt) {
-		/* QEMU microvm: no device tree; probe its virtio-mmio slots. */
-		for (unsigned i = 0; i < 24; i++) {
-			uint64_t base = 0xfeb00000ull + 0x200ull * i;
-
-			if (mmio_read32(base + R_MAGIC) != 0x74726976 ||
-			    mmio_read32(base + R_DEVICE_ID) != 2)
-				continue;
-			if (seen++ != want)
-				continue;
-			d.base = base;
-			printf("blk: device at 0x%lx (probed, no device tree)\n", base);
-			return true;
-		}
+	if (!vmmio_find(VIRTIO_ID_BLK, want, &dev))
 		return false;
-	}
-	for (int node = fdt_next_compatible(fdt, -1, "virtio,mmio"); node >= 0;
-	     node = fdt_next_compatible(fdt, node, "virtio,mmio")) {
-		uint64_t base, size;
-		uint32_t gsi;
-
-		if (!fdt_get_reg(fdt, node, 0, &base, &size) ||
-		    !fdt_getprop_u32(fdt, node, "interrupts", &gsi))
-			continue;
-		if (mmio_read32(base + R_MAGIC) != 0x74726976 ||
-		    mmio_read32(base + R_DEVICE_ID) != 2)
-			continue;
-		if (seen++ != want)
-			continue;
-		d.base = base;
-		d.gsi = gsi;
-		printf("blk: device %s at 0x%lx, GSI %u\n", fdt_get_name(fdt, node),
-		       base, gsi);
-		return true;
-	}
-	return false;
+	d.base = dev.base;
+	d.gsi = dev.gsi;
+	if (dev.name)
+		printf("blk: device %s at 0x%lx, GSI %u\n", dev.name, d.base, d.gsi);
+	else
+		printf("blk: device at 0x%lx (probed, no device tree)\n", d.base);
+	return true;
 }
 
 static void *alloc(size_t size, size_t align)
@@ -233,37 +204,16 @@ static void *alloc(size_t size, size_t align)
 
 static void device_init(void)
 {
-	uint64_t offered, want;
+	uint64_t offered;
 	uint32_t qmax;
+	const char *err;
 
-	if (rd(R_VERSION) != 2)
-		die("not a virtio-mmio version 2 (modern) device");
-	wr(R_STATUS, 0); /* reset */
-	if (rd(R_STATUS) != 0)
-		die("device did not reset");
-	wr(R_STATUS, S_ACKNOWLEDGE);
-	wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER);
+	err = vmmio_negotiate(d.base, (1ULL << F_BLK_FLUSH) | (1ULL << F_BLK_RO),
+			      &offered, &d.features);
+	if (err)
+		die(err);
 
-	wr(R_DEV_FEAT_SEL, 0);
-	offered = rd(R_DEV_FEAT);
-	wr(R_DEV_FEAT_SEL, 1);
-	offered |= (uint64_t)rd(R_DEV_FEAT) << 32;
-	if (!(offered & (1ULL << F_VERSION_1)))
-		die("VERSION_1 not offered");
-	want = offered & ((1ULL << F_VERSION_1) | (1ULL << F_BLK_FLUSH) | (1ULL << F_BLK_RO));
-	wr(R_DRV_FEAT_SEL, 0);
-	wr(R_DRV_FEAT, (uint32_t)want);
-	wr(R_DRV_FEAT_SEL, 1);
-	wr(R_DRV_FEAT, (uint32_t)(want >> 32));
-	wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
-	if (!(rd(R_STATUS) & S_FEATURES_OK))
-		die("FEATURES_OK did not stick");
-	d.features = want;
-
-	wr(R_QUEUE_SEL, 0);
-	if (rd(R_QUEUE_READY))
-		die("queue 0 already ready after reset");
-	qmax = rd(R_QUEUE_NUM_MAX);
+	qmax = vmmio_queue_max(d.base, 0);
 	if (!qmax)
 		die("queue 0 not available");
 	d.qsize = QSIZE_WANT;
@@ -278,21 +228,16 @@ static void device_init(void)
 	d.hdr = alloc(sizeof(struct req_hdr) * d.slots, 64);
 	d.status = alloc(d.slots, 64);
 	d.used_len = alloc(4 * d.slots, 64);
-	wr(R_QUEUE_NUM, d.qsize);
-	wr(R_QUEUE_DESC_LO, (uint32_t)(uintptr_t)d.desc);
-	wr(R_QUEUE_DESC_HI, (uint32_t)((uintptr_t)d.desc >> 32));
-	wr(R_QUEUE_DRIVER_LO, (uint32_t)(uintptr_t)d.avail);
-	wr(R_QUEUE_DRIVER_HI, (uint32_t)((uintptr_t)d.avail >> 32));
-	wr(R_QUEUE_DEVICE_LO, (uint32_t)(uintptr_t)d.used);
-	wr(R_QUEUE_DEVICE_HI, (uint32_t)((uintptr_t)d.used >> 32));
-	wr(R_QUEUE_READY, 1);
+	err = vmmio_queue(d.base, 0, d.qsize, d.desc, d.avail, d.used);
+	if (err)
+		die(err);
 	if (!d.poll) {
 		rt_irq_register(BLK_VECTOR, blk_isr);
 		rt_ioapic_route(d.gsi, BLK_VECTOR, false, false);
 	}
-	wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
-	if (rd(R_STATUS) & (S_NEEDS_RESET | S_FAILED))
-		die("device refused DRIVER_OK (NEEDS_RESET)");
+	err = vmmio_driver_ok(d.base);
+	if (err)
+		die(err);
 
 	/* capacity: 64-bit at config offset 0, read as two 32-bit halves */
 	d.capacity = rd(R_CONFIG) | (uint64_t)rd(R_CONFIG + 4) << 32;

@@ -31,8 +31,7 @@
 
 #include "virtio_mmio.h"
 
-#define F_MAC 5 /* in the low word */
-#define F_VERSION_1 0 /* bit 32: bit 0 of the high word */
+#define F_MAC 5
 
 struct desc {
 	uint64_t addr;
@@ -157,42 +156,20 @@ static void parse_cmdline(unsigned *count)
 
 static bool find_device(void)
 {
-	const void *fdt = rt_boot.fdt;
-	int node;
+	struct vmmio_dev dev;
 
-	if (!fdt) {
-		/* QEMU microvm: no device tree; probe its virtio-mmio slots. */
-		for (unsigned i = 0; i < 24; i++) {
-			base = 0xfeb00000ull + 0x200ull * i;
-			if (rd(R_MAGIC) == 0x74726976 && rd(R_VERSION) == 2 && rd(R_DEVICE_ID) == 1)
-				return true;
-		}
+	if (!vmmio_find(VIRTIO_ID_NET, 0, &dev))
 		return false;
+	base = dev.base;
+	if (!poll) {
+		rt_irq_register(NET_VECTOR, net_isr);
+		rt_ioapic_route(dev.gsi, NET_VECTOR, false, false);
 	}
-	for (node = fdt_next_compatible(fdt, -1, "virtio,mmio"); node >= 0;
-	     node = fdt_next_compatible(fdt, node, "virtio,mmio")) {
-		uint64_t b, size;
-		uint32_t gsi;
-
-		if (!fdt_get_reg(fdt, node, 0, &b, &size) ||
-		    !fdt_getprop_u32(fdt, node, "interrupts", &gsi))
-			continue;
-		base = b;
-		if (rd(R_MAGIC) == 0x74726976 && rd(R_VERSION) == 2 && rd(R_DEVICE_ID) == 1) {
-			if (poll)
-				return true;
-			rt_irq_register(NET_VECTOR, net_isr);
-			rt_ioapic_route(gsi, NET_VECTOR, false, false);
-			return true;
-		}
-	}
-	return false;
+	return true;
 }
 
-static void queue_init(unsigned idx, struct queue *q)
+static bool queue_init(unsigned idx, struct queue *q)
 {
-	wr(R_QUEUE_SEL, idx);
-	RT_ASSERT(rd(R_QUEUE_NUM_MAX) >= QSZ);
 	q->desc = rt_alloc(16 * QSZ, 16);
 	q->avail = rt_alloc(6 + 2 * QSZ, 2);
 	q->used = rt_alloc(6 + 8 * QSZ, 4);
@@ -200,14 +177,8 @@ static void queue_init(unsigned idx, struct queue *q)
 	RT_ASSERT(q->desc && q->avail && q->used && q->buf);
 	for (unsigned i = 0; i < QSZ; i++)
 		q->desc[i] = (struct desc){(uint64_t)(uintptr_t)(q->buf + i * BUFSZ), BUFSZ, 0, 0};
-	wr(R_QUEUE_NUM, QSZ);
-	wr(R_QUEUE_DESC_LO, (uint32_t)(uintptr_t)q->desc);
-	wr(R_QUEUE_DESC_HI, 0);
-	wr(R_QUEUE_DRIVER_LO, (uint32_t)(uintptr_t)q->avail);
-	wr(R_QUEUE_DRIVER_HI, 0);
-	wr(R_QUEUE_DEVICE_LO, (uint32_t)(uintptr_t)q->used);
-	wr(R_QUEUE_DEVICE_HI, 0);
-	wr(R_QUEUE_READY, 1);
+	return vmmio_queue(base, idx, QSZ, q->desc, (const void *)q->avail,
+			   (const void *)q->used) == NULL;
 }
 
 static void avail_add(struct queue *q, uint16_t id)
@@ -220,27 +191,13 @@ static void avail_add(struct queue *q, uint16_t id)
 
 static bool device_init(void)
 {
-	uint32_t feat_lo, feat_hi;
+	uint64_t feat;
 
-	wr(R_STATUS, 0);
-	wr(R_STATUS, S_ACKNOWLEDGE);
-	wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER);
-	wr(R_DEV_FEAT_SEL, 0);
-	feat_lo = rd(R_DEV_FEAT);
-	wr(R_DEV_FEAT_SEL, 1);
-	feat_hi = rd(R_DEV_FEAT);
-	if (!(feat_hi & (1u << F_VERSION_1)))
+	if (vmmio_negotiate(base, 1ULL << F_MAC, NULL, &feat))
 		return false;
-	wr(R_DRV_FEAT_SEL, 0);
-	wr(R_DRV_FEAT, feat_lo & (1u << F_MAC));
-	wr(R_DRV_FEAT_SEL, 1);
-	wr(R_DRV_FEAT, 1u << F_VERSION_1);
-	wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
-	if (!(rd(R_STATUS) & S_FEATURES_OK))
+	if (!queue_init(0, &rxq) || !queue_init(1, &txq))
 		return false;
-	queue_init(0, &rxq);
-	queue_init(1, &txq);
-	if (feat_lo & (1u << F_MAC))
+	if (feat & (1ULL << F_MAC))
 		for (int i = 0; i < 6; i++)
 			mac[i] = mmio_read8(base + R_CONFIG + i);
 	else
@@ -250,8 +207,7 @@ static bool device_init(void)
 		rxq.desc[i].flags = 2; /* VRING_DESC_F_WRITE */
 		avail_add(&rxq, i);
 	}
-	wr(R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
-	if (rd(R_STATUS) & 0x40)
+	if (vmmio_driver_ok(base))
 		return false; /* NEEDS_RESET: the device refused our queues */
 	wr(R_QUEUE_NOTIFY, 0);
 	return true;
@@ -552,11 +508,9 @@ int main(void)
 	if (udpblast_n || udpsink_n) {
 		unsigned max;
 
-		wr(R_QUEUE_SEL, 0);
-		max = rd(R_QUEUE_NUM_MAX);
-		wr(R_QUEUE_SEL, 1);
-		if (rd(R_QUEUE_NUM_MAX) < max)
-			max = rd(R_QUEUE_NUM_MAX);
+		max = vmmio_queue_max(base, 0);
+		if (vmmio_queue_max(base, 1) < max)
+			max = vmmio_queue_max(base, 1);
 		for (qsz = QSZ_MAX; qsz > 16 && qsz > max; qsz /= 2)
 			;
 	}
